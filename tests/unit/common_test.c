@@ -2,6 +2,7 @@
  * common_test.c - reader/writer bounds, varints, UTF-8 rules, capped buffer. */
 #include "common/alloc.h"
 #include "common/buf.h"
+#include "common/hmap.h"
 #include "common/log.h"
 #include "common/utf8.h"
 #include "test.h"
@@ -156,7 +157,48 @@ TEST(log_escape)
 	ASSERT_STREQ(small, "abcd..."); /* 7 chars + NUL fill 8 */
 }
 
+TEST(siphash_vector)
+{
+	/* Reference vector from the SipHash paper (Aumasson & Bernstein),
+	 * appendix A: key 00..0f, message 00..0e, result a129ca6149be45e5. */
+	uint8_t msg[15];
+	for (int i = 0; i < 15; i++)
+		msg[i] = (uint8_t)i;
+	ASSERT_EQ(wmq_siphash(0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL, msg, 15),
+		  (long long)0xa129ca6149be45e5ULL);
+}
+
+TEST(hmap_put_get_del_many)
+{
+	struct wmq_hmap m;
+	static char keys[2000][16];
+	wmq_hmap_init(&m);
+	for (int i = 0; i < 2000; i++) {
+		snprintf(keys[i], sizeof keys[i], "k%d", i);
+		ASSERT_EQ(wmq_hmap_put(&m, keys[i], strlen(keys[i]), &keys[i]), WMQ_OK);
+	}
+	ASSERT_EQ(m.n, 2000);
+	for (int i = 0; i < 2000; i += 2)
+		ASSERT(wmq_hmap_del(&m, keys[i], strlen(keys[i])) == &keys[i]);
+	ASSERT_EQ(m.n, 1000);
+	for (int i = 0; i < 2000; i++) {
+		void *v = wmq_hmap_get(&m, keys[i], strlen(keys[i]));
+		if (i % 2)
+			ASSERT(v == &keys[i]);
+		else
+			ASSERT(v == NULL);
+	}
+	size_t it = 0, seen = 0;
+	while (wmq_hmap_next(&m, &it))
+		seen++;
+	ASSERT_EQ(seen, 1000);
+	ASSERT(wmq_hmap_del(&m, "nope", 4) == NULL);
+	wmq_hmap_cleanup(&m);
+}
+
 static const struct wmq_test tests[] = {
+	{"siphash_vector", siphash_vector},
+	{"hmap_put_get_del_many", hmap_put_get_del_many},
 	{"varint_roundtrip", varint_roundtrip},
 	{"varint_bad", varint_bad},
 	{"reader_failed_read_keeps_pos", reader_failed_read_keeps_pos},

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT
+ * broker.c - the broker context: listeners, the event loop turn, periodic
+ * housekeeping, signals (signalfd: no handlers, no globals), reload and
+ * clean shutdown.
+ * One loop turn: wait for events (at most until the next housekeeping tick)
+ * -> handlers parse and route, writing into per-connection buffers -> every
+ * connection written to this turn is flushed once (batched writes) ->
+ * connections closed this turn are freed, their wills published.
+ * Threading: one worker thread runs wmq_broker_run(). */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "broker/broker.h"
+#include "common/alloc.h"
+#include "common/time.h"
+
+#define HOUSEKEEPING_MS 1000u
+#define ACCEPT_BATCH 64
+
+uint64_t wmq_broker_next_id(struct wmq_broker *b)
+{
+	return ++b->next_msg_id;
+}
+
+uint16_t wmq_broker_port(const struct wmq_broker *b, size_t i)
+{
+	return i < b->n_listeners ? b->listeners[i].bound_port : 0;
+}
+
+static wmq_err open_log(struct wmq_broker *b)
+{
+	const char *d = b->cfg.log_dest ? b->cfg.log_dest : "stderr";
+	FILE *fp = stderr;
+	if (strcmp(d, "stdout") == 0) {
+		fp = stdout;
+	} else if (strcmp(d, "none") == 0) {
+		fp = NULL;
+	} else if (strncmp(d, "file:", 5) == 0) {
+		fp = fopen(d + 5, "a");
+		if (!fp) {
+			fprintf(stderr, "wardmq: cannot open log file %s: %s\n", d + 5, strerror(errno));
+			WMQ_BAIL(WMQ_ERR_IO);
+		}
+	}
+	if (b->log_file)
+		fclose(b->log_file);
+	b->log_file = (fp && fp != stderr && fp != stdout) ? fp : NULL;
+	wmq_log_init(&b->log, fp, (enum wmq_log_level)b->cfg.log_level);
+	b->log.timestamps = b->cfg.log_timestamp;
+	return WMQ_OK;
+}
+
+wmq_err wmq_broker_new(struct wmq_config *cfg, struct wmq_broker **out)
+{
+	struct wmq_broker *b = wmq_calloc(1, sizeof *b);
+	WMQ_ENSURE(b != NULL, WMQ_ERR_NOMEM);
+	b->cfg = *cfg; /* ownership of the config moves to the broker */
+	memset(cfg, 0, sizeof *cfg);
+	b->sigfd = -1;
+	wmq_hmap_init(&b->sessions);
+	wmq_authn_registry_init(&b->authn);
+	wmq_err rc;
+	if ((rc = open_log(b)) != WMQ_OK || (rc = wmq_router_init(&b->router)) != WMQ_OK ||
+	    (rc = wmq_retained_init(&b->retained)) != WMQ_OK || (rc = wmq_ev_new(&b->ev)) != WMQ_OK) {
+		wmq_broker_free(b);
+		return rc;
+	}
+	b->started_at = wmq_now_ms();
+	b->started_wall = wmq_wall_s();
+	*out = b;
+	return WMQ_OK;
+}
+
+static void on_accept(struct wmq_ev_handle *h, uint32_t events)
+{
+	struct wmq_listener *l = h->arg;
+	struct wmq_broker *b = l->b;
+	WMQ_UNUSED(events);
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		char peer[WMQ_ADDRSTRLEN];
+		int fd = wmq_sock_accept(h->fd, peer, sizeof peer);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				WMQ_LOG(&b->log, WMQ_LOG_WARNING, "accept on port %u: %s",
+					l->bound_port, strerror(errno));
+			return;
+		}
+		/* Connection limits are applied before anything is read. */
+		if ((b->cfg.max_connections >= 0 && (long)b->nclients >= b->cfg.max_connections) ||
+		    (l->cfg.max_connections >= 0 && l->nconn >= l->cfg.max_connections)) {
+			WMQ_LOG(&b->log, WMQ_LOG_NOTICE,
+				"connection from %s refused: max_connections reached", peer);
+			b->stats.connects_refused++;
+			close(fd);
+			continue;
+		}
+		wmq_client_accept(l, fd, peer);
+	}
+}
+
+static void on_signal(struct wmq_ev_handle *h, uint32_t events)
+{
+	struct wmq_broker *b = h->arg;
+	struct signalfd_siginfo si;
+	WMQ_UNUSED(events);
+	for (int i = 0; i < 16; i++) {
+		ssize_t k = read(h->fd, &si, sizeof si);
+		if (k != (ssize_t)sizeof si)
+			return;
+		if (si.ssi_signo == SIGHUP) {
+			b->reload_requested = true;
+		} else {
+			WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "signal %u received, shutting down",
+				si.ssi_signo);
+			b->stop = true;
+		}
+	}
+}
+
+wmq_err wmq_broker_start(struct wmq_broker *b)
+{
+	char err[512];
+	b->listeners = wmq_calloc(b->cfg.n_listeners ? b->cfg.n_listeners : 1, sizeof *b->listeners);
+	WMQ_ENSURE(b->listeners != NULL, WMQ_ERR_NOMEM);
+	for (size_t i = 0; i < b->cfg.n_listeners; i++) {
+		struct wmq_listener *l = &b->listeners[i];
+		l->b = b;
+		l->cfg = b->cfg.listeners[i];
+		if (l->cfg.protocol != WMQ_LISTENER_MQTT) {
+			WMQ_LOG(&b->log, WMQ_LOG_ERROR,
+				"%s:%d: listener %u: protocol websockets is not available in this build",
+				b->cfg.path ? b->cfg.path : "config", l->cfg.line, l->cfg.port);
+			WMQ_BAIL(WMQ_ERR_INVAL);
+		}
+		if (wmq_sock_listen(l->cfg.address, l->cfg.port, l->fds, 2, &l->nfds, err,
+				    sizeof err) != WMQ_OK) {
+			WMQ_LOG(&b->log, WMQ_LOG_ERROR, "%s", err);
+			WMQ_BAIL(WMQ_ERR_IO);
+		}
+		b->n_listeners = i + 1;
+		l->bound_port = wmq_sock_local_port(l->fds[0]);
+		for (size_t k = 0; k < l->nfds; k++)
+			WMQ_TRY(wmq_ev_add(b->ev, &l->h[k], l->fds[k], WMQ_EV_READ, on_accept, l));
+		WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "listening on %s port %u (mqtt%s)",
+			l->cfg.address ? l->cfg.address : "all interfaces", l->bound_port,
+			l->cfg.allow_anonymous ? ", anonymous allowed" : "");
+	}
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	WMQ_ENSURE(sigprocmask(SIG_BLOCK, &set, NULL) == 0, WMQ_ERR_IO);
+	signal(SIGPIPE, SIG_IGN);
+	b->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	WMQ_ENSURE(b->sigfd >= 0, WMQ_ERR_IO);
+	WMQ_TRY(wmq_ev_add(b->ev, &b->sig_h, b->sigfd, WMQ_EV_READ, on_signal, b));
+	b->next_housekeeping = wmq_now_ms() + HOUSEKEEPING_MS;
+	b->next_sys = b->cfg.sys_interval ? wmq_now_ms() : 0;
+	return WMQ_OK;
+}
+
+/* Flush what this turn wrote, then free what it closed; freeing publishes
+ * wills, which may write again: repeat a bounded number of times. */
+static void end_of_turn(struct wmq_broker *b)
+{
+	for (int round = 0; round < 8 && (b->dirty_head || b->dead_head); round++) {
+		while (b->dirty_head) {
+			struct wmq_client *c = b->dirty_head;
+			b->dirty_head = c->dirty_next;
+			c->dirty = false;
+			c->dirty_next = NULL;
+			wmq_client_flush(c);
+		}
+		struct wmq_client *dead = b->dead_head;
+		b->dead_head = NULL;
+		while (dead) {
+			struct wmq_client *next = dead->dead_next;
+			if (dead->dirty) {
+				/* still on the dirty list: unlink first */
+				struct wmq_client **pp = &b->dirty_head;
+				while (*pp && *pp != dead)
+					pp = &(*pp)->dirty_next;
+				if (*pp)
+					*pp = dead->dirty_next;
+			}
+			wmq_client_free(dead);
+			dead = next;
+		}
+	}
+}
+
+static void housekeeping(struct wmq_broker *b, uint64_t now)
+{
+	for (struct wmq_client *c = b->clients; c; c = c->next)
+		wmq_client_housekeeping(c, now);
+	wmq_session_housekeeping(b, now);
+}
+
+/* SIGHUP: re-read the file; keep the old configuration if the new one is
+ * invalid; apply what can change at run time. */
+static void reload(struct wmq_broker *b)
+{
+	struct wmq_config nc;
+	char err[512], changed[512];
+	b->reload_requested = false;
+	if (!b->cfg.path) {
+		WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "reload requested, but no configuration file in use");
+		return;
+	}
+	if (wmq_config_load(b->cfg.path, &nc, err, sizeof err) != WMQ_OK) {
+		WMQ_LOG(&b->log, WMQ_LOG_ERROR, "reload failed, keeping the running configuration: %s",
+			err);
+		return;
+	}
+	if (wmq_config_nonreloadable_changes(&b->cfg, &nc, changed, sizeof changed))
+		WMQ_LOG(&b->log, WMQ_LOG_WARNING, "reload: changes to %s need a restart", changed);
+	/* Per-listener settings that can change live, matched by port. */
+	for (size_t i = 0; i < b->n_listeners; i++) {
+		struct wmq_listener *l = &b->listeners[i];
+		for (size_t k = 0; k < nc.n_listeners; k++) {
+			if (nc.listeners[k].port == l->cfg.port) {
+				l->cfg.allow_anonymous = nc.listeners[k].allow_anonymous;
+				l->cfg.max_connections = nc.listeners[k].max_connections;
+				break;
+			}
+		}
+	}
+	/* Keep what cannot change: listeners and persistence. Swapping the
+	 * owned pointers lets wmq_config_cleanup free the right ones. */
+	struct wmq_listener_cfg *tl = nc.listeners;
+	size_t tn = nc.n_listeners;
+	nc.listeners = b->cfg.listeners;
+	nc.n_listeners = b->cfg.n_listeners;
+	b->cfg.listeners = tl;
+	b->cfg.n_listeners = tn;
+	char *tp = nc.persistence_file;
+	nc.persistence_file = b->cfg.persistence_file;
+	b->cfg.persistence_file = tp;
+	nc.persistence = b->cfg.persistence;
+	nc.durability = b->cfg.durability;
+	nc.durability_interval_ms = b->cfg.durability_interval_ms;
+	char *tpath = nc.path;
+	nc.path = b->cfg.path;
+	b->cfg.path = tpath;
+	struct wmq_config old = b->cfg;
+	b->cfg = nc;
+	wmq_config_cleanup(&old);
+	/* listener cfg copies borrow strings from b->cfg.listeners, which
+	 * are the same (swapped back) objects. */
+	if (open_log(b) != WMQ_OK)
+		wmq_log_init(&b->log, stderr, (enum wmq_log_level)b->cfg.log_level);
+	if (b->cfg.sys_interval && !b->next_sys)
+		b->next_sys = wmq_now_ms();
+	WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "configuration reloaded from %s", b->cfg.path);
+}
+
+wmq_err wmq_broker_run(struct wmq_broker *b)
+{
+	WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "wardmq %s running", WMQ_VERSION);
+	while (!b->stop) {
+		uint64_t now = wmq_now_ms();
+		int timeout = 0;
+		if (b->next_housekeeping > now)
+			timeout = (int)(b->next_housekeeping - now);
+		if (wmq_ev_poll(b->ev, timeout) < 0) {
+			WMQ_LOG(&b->log, WMQ_LOG_ERROR, "event loop: %s", strerror(errno));
+			WMQ_BAIL(WMQ_ERR_IO);
+		}
+		end_of_turn(b);
+		now = wmq_now_ms();
+		if (now >= b->next_housekeeping) {
+			housekeeping(b, now);
+			b->next_housekeeping = now + HOUSEKEEPING_MS;
+		}
+		if (b->cfg.sys_interval && b->next_sys && now >= b->next_sys) {
+			wmq_sys_publish(b, now);
+			b->next_sys = now + (uint64_t)b->cfg.sys_interval * 1000u;
+		}
+		if (b->reload_requested)
+			reload(b);
+		end_of_turn(b);
+	}
+	/* Clean stop: tell v5 clients (0x8B), publish wills of the
+	 * connections being closed, keep sessions until the process ends. */
+	for (struct wmq_client *c = b->clients; c; c = c->next)
+		wmq_client_close(c, WMQ_RC_SERVER_SHUTTING_DOWN, "server shutting down");
+	end_of_turn(b);
+	WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "wardmq stopped");
+	return WMQ_OK;
+}
+
+void wmq_broker_free(struct wmq_broker *b)
+{
+	if (!b)
+		return;
+	while (b->clients) {
+		struct wmq_client *c = b->clients;
+		if (c->state != WMQ_CL_CLOSED)
+			wmq_client_close(c, 0xff, NULL);
+		b->dead_head = NULL;
+		wmq_client_free(c);
+	}
+	wmq_session_free_all(b);
+	for (size_t i = 0; i < b->n_listeners; i++)
+		for (size_t k = 0; k < b->listeners[i].nfds; k++) {
+			wmq_ev_del(b->ev, &b->listeners[i].h[k]);
+			close(b->listeners[i].fds[k]);
+		}
+	wmq_free(b->listeners);
+	if (b->sigfd >= 0)
+		close(b->sigfd);
+	wmq_ev_free(b->ev);
+	wmq_router_cleanup(&b->router);
+	wmq_retained_cleanup(&b->retained);
+	wmq_hmap_cleanup(&b->sessions);
+	wmq_free(b->matches);
+	wmq_free(b->match_ids);
+	wmq_free(b->shared_picks);
+	wmq_free(b->scratch);
+	wmq_config_cleanup(&b->cfg);
+	if (b->log_file)
+		fclose(b->log_file);
+	wmq_free(b);
+}

@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: MIT
+ * broker.h - the broker's internal structures, shared by the files of
+ * src/broker: the broker context, listeners, client connections, sessions,
+ * refcounted messages, and the subscription trie.
+ *
+ * Threading: one worker owns a broker context and everything reachable from
+ * it. Nothing here is global: every function takes the context explicitly,
+ * so several workers can run later (DESIGN.md §4).
+ *
+ * Life cycle of a connection:
+ *   accept -> CL_NEW (CONNECT expected within connect_timeout, small packet
+ *   limit) -> [CL_AUTH: enhanced authentication exchange] -> CL_CONNECTED
+ *   (session attached; take-over of an older connection happens only here,
+ *   after authentication) -> CL_CLOSED (socket closed, freed after the loop
+ *   turn so that events already fetched for it are skipped safely).
+ *
+ * Message flow: a PUBLISH is decoded once into a refcounted struct wmq_msg;
+ * the router matches it against the trie; each receiving session gets a
+ * queue entry that points at the shared message and carries only the
+ * per-receiver header (QoS, packet id, subscription identifiers). */
+#ifndef WMQ_BROKER_BROKER_H
+#define WMQ_BROKER_BROKER_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/hmap.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "net/conn.h"
+#include "net/ev.h"
+#include "protocol/mqtt.h"
+#include "security/authn.h"
+
+struct wmq_broker;
+struct wmq_session;
+struct wmq_client;
+
+/* ---- messages --------------------------------------------------------- */
+
+/* One application message, shared by every queue it lands in. Topic,
+ * payload and properties live in the same allocation as the struct. */
+struct wmq_msg {
+	uint32_t refs;
+	uint8_t qos;           /* QoS it was published with */
+	bool retain;           /* RETAIN flag as published */
+	uint16_t topic_len;
+	uint32_t payload_len;
+	uint32_t props_len;    /* forwarded v5 properties: no topic alias, no
+	                        * subscription ids, no message expiry (that one is
+	                        * rewritten per delivery with the time left) */
+	uint64_t id;           /* broker-wide sequence number */
+	uint64_t expire_at;    /* monotonic ms deadline, 0 = never */
+	char *topic;           /* NUL-terminated */
+	uint8_t *payload;
+	uint8_t *props;
+	char *origin_cid;      /* publisher's client id (no-local), or NULL */
+	char *origin_user;     /* publisher's username, or NULL */
+};
+
+/* Build a message from a decoded PUBLISH (or will). |expiry| is the Message
+ * Expiry Interval in seconds when |has_expiry|. Ownership: refs = 1, caller
+ * owns that reference. */
+WMQ_MUST_USE wmq_err wmq_msg_new(struct wmq_bytes topic, struct wmq_bytes payload,
+				 const struct wmq_props *props, uint8_t qos, bool retain,
+				 const char *origin_cid, const char *origin_user, uint64_t now_ms,
+				 uint64_t id, struct wmq_msg **out);
+static inline struct wmq_msg *wmq_msg_ref(struct wmq_msg *m)
+{
+	m->refs++;
+	return m;
+}
+void wmq_msg_unref(struct wmq_msg *m); /* NULL-safe */
+/* Seconds of expiry left (>= 1), or 0 with *expired set if past deadline;
+ * returns UINT32_MAX when the message has no expiry. */
+uint32_t wmq_msg_expiry_left(const struct wmq_msg *m, uint64_t now_ms, bool *expired);
+size_t wmq_msg_size(const struct wmq_msg *m);
+
+/* ---- subscription trie (router.c) ------------------------------------- */
+
+struct wmq_rnode;
+struct wmq_share;
+
+/* One subscription of one session. Owned by the session's subs map. */
+struct wmq_sub {
+	struct wmq_session *session;
+	struct wmq_rnode *node;   /* where it hangs in the trie */
+	struct wmq_share *share;  /* shared group, or NULL */
+	size_t idx;               /* index in node->subs or share->members */
+	struct wmq_subopts opts;
+	uint32_t sub_id;          /* 0 = none */
+	char *filter;             /* as subscribed, incl. "$share/g/" prefix */
+	size_t filter_len;
+};
+
+struct wmq_share {
+	char *group;
+	size_t group_len;
+	struct wmq_sub **members;
+	size_t n, cap;
+	size_t rr; /* round-robin cursor */
+};
+
+struct wmq_rnode {
+	struct wmq_rnode *parent;
+	char *level; /* owned; "" for the root */
+	size_t level_len;
+	struct wmq_hmap children; /* level -> node, includes "+" and "#" */
+	struct wmq_rnode *plus, *hash; /* shortcuts into children */
+	struct wmq_sub **subs;
+	size_t nsubs, capsubs;
+	struct wmq_share **shares;
+	size_t nshares, capshares;
+};
+
+struct wmq_router {
+	struct wmq_rnode *root;
+	size_t count; /* subscriptions */
+};
+
+WMQ_MUST_USE wmq_err wmq_router_init(struct wmq_router *r);
+void wmq_router_cleanup(struct wmq_router *r);
+/* Hang |sub| (filter already validated; sub->filter set) in the trie. */
+WMQ_MUST_USE wmq_err wmq_router_add(struct wmq_router *r, struct wmq_sub *sub);
+void wmq_router_remove(struct wmq_router *r, struct wmq_sub *sub);
+/* Call |fn| for every plain subscription matching |topic|, and once per
+ * matching shared group with the member picked round-robin (connected
+ * members first). Cost grows with the topic's levels and the matching
+ * subscriptions, not with unrelated ones. */
+typedef void (*wmq_router_fn)(void *arg, struct wmq_sub *sub, bool shared);
+void wmq_router_match(struct wmq_router *r, struct wmq_bytes topic, wmq_router_fn fn, void *arg);
+
+/* ---- retained messages (retain.c) --------------------------------------- */
+
+struct wmq_retain_node {
+	char *level;
+	size_t level_len;
+	struct wmq_hmap children;
+	struct wmq_msg *msg; /* retained message at exactly this topic */
+	struct wmq_retain_node *parent;
+};
+
+struct wmq_retained {
+	struct wmq_retain_node *root;
+	size_t count;
+	uint64_t bytes;
+};
+
+WMQ_MUST_USE wmq_err wmq_retained_init(struct wmq_retained *rt);
+void wmq_retained_cleanup(struct wmq_retained *rt);
+/* Set (msg non-empty payload) or delete (empty payload) the retained
+ * message for msg->topic. Takes its own reference. */
+WMQ_MUST_USE wmq_err wmq_retained_set(struct wmq_retained *rt, struct wmq_msg *msg);
+/* Visit retained messages matching |filter| (plain filter). A visitor
+ * returning false stops the walk. At most |limit| visits. */
+typedef bool (*wmq_retained_fn)(void *arg, struct wmq_msg *msg);
+void wmq_retained_match(struct wmq_retained *rt, struct wmq_bytes filter, size_t limit,
+			wmq_retained_fn fn, void *arg);
+
+/* ---- sessions (session.c) ---------------------------------------------- */
+
+enum wmq_qstate {
+	WMQ_Q_QUEUED = 0,   /* not sent yet */
+	WMQ_Q_WAIT_PUBACK,  /* QoS 1 sent */
+	WMQ_Q_WAIT_PUBREC,  /* QoS 2 sent */
+	WMQ_Q_WAIT_PUBCOMP, /* QoS 2 PUBREL sent */
+};
+
+/* One delivery of a message to one session. */
+struct wmq_qent {
+	struct wmq_qent *next, *prev;
+	struct wmq_msg *msg; /* one reference */
+	uint8_t qos;         /* delivery QoS */
+	bool retain;         /* RETAIN flag to send */
+	uint8_t state;       /* enum wmq_qstate */
+	uint16_t pid;
+	uint16_t nids;
+	uint32_t ids[];      /* subscription identifiers to send */
+};
+
+struct wmq_qlist {
+	struct wmq_qent *head, *tail;
+	uint32_t count;
+	uint64_t bytes;
+};
+
+#define WMQ_EXPIRY_NEVER UINT32_MAX
+
+struct wmq_session {
+	char *client_id;
+	size_t cid_len;
+	char *username;               /* owner's username, or NULL */
+	struct wmq_client *client;    /* attached connection, or NULL */
+	uint8_t version;
+	uint32_t expiry_interval;     /* seconds, WMQ_EXPIRY_NEVER */
+	uint64_t expire_at;           /* monotonic ms while offline, 0 otherwise */
+	struct wmq_hmap subs;         /* filter -> struct wmq_sub */
+	struct wmq_qlist queue;       /* waiting to be sent */
+	struct wmq_qlist inflight;    /* sent, waiting for an acknowledgement */
+	uint16_t next_pid;
+	uint16_t *in_qos2;            /* inbound QoS 2 ids awaiting PUBREL */
+	size_t n_in_qos2, cap_in_qos2;
+	struct wmq_msg *will;         /* delayed will waiting, or NULL */
+	uint64_t will_at;             /* monotonic ms to publish |will| */
+	struct wmq_session *off_prev, *off_next; /* offline list (timed) */
+	bool on_offline_list;
+	uint64_t match_gen;           /* router scratch: publish generation */
+	size_t match_slot;            /* router scratch: index into match set */
+};
+
+/* ---- connections (client.c) --------------------------------------------- */
+
+enum wmq_cstate {
+	WMQ_CL_NEW = 0,
+	WMQ_CL_AUTH,
+	WMQ_CL_CONNECTED,
+	WMQ_CL_CLOSED,
+};
+
+struct wmq_listener;
+
+struct wmq_client {
+	struct wmq_broker *b;
+	struct wmq_listener *listener;
+	struct wmq_conn conn;
+	struct wmq_ev_handle h;
+	enum wmq_cstate state;
+	uint8_t version;
+	struct wmq_session *session;
+	char *client_id;            /* owned until attached, then the session's */
+	char *username;
+	uint16_t keepalive;         /* effective, seconds */
+	uint64_t accepted_at;       /* monotonic ms */
+	uint64_t last_rx;           /* monotonic ms of the last packet */
+	/* what the peer told us (v5) */
+	uint16_t peer_receive_max;  /* its window for our QoS 1/2 sends */
+	uint32_t peer_max_packet;   /* largest packet it accepts */
+	uint16_t peer_alias_max;    /* aliases we may assign */
+	bool req_problem_info;
+	bool req_response_info;
+	/* topic aliases */
+	char **alias_in;            /* [max_topic_alias + 1], client -> broker */
+	uint16_t alias_in_n;
+	struct wmq_hmap alias_out;  /* topic -> (void*)(uintptr_t)alias */
+	char **alias_out_topics;    /* owned keys of alias_out */
+	uint16_t alias_out_n;
+	/* will registered at CONNECT */
+	struct wmq_msg *will;
+	uint32_t will_delay;
+	/* lists */
+	struct wmq_client *prev, *next;       /* all clients */
+	struct wmq_client *dirty_next;        /* needs a flush this turn */
+	bool dirty;
+	struct wmq_client *dead_next;         /* freed after the loop turn */
+	bool want_write;
+	bool closing_sent;          /* DISCONNECT queued; close after flush */
+	uint64_t dropped;           /* QoS 0 messages dropped for this client */
+	struct wmq_bytes auth_method_pending; /* reserved for enhanced auth */
+};
+
+/* ---- listeners and broker ------------------------------------------------ */
+
+struct wmq_listener {
+	struct wmq_broker *b;
+	struct wmq_listener_cfg cfg; /* copy; strings borrowed from b->cfg */
+	int fds[2];
+	struct wmq_ev_handle h[2];
+	size_t nfds;
+	uint16_t bound_port;
+	long nconn;
+};
+
+struct wmq_stats {
+	uint64_t msgs_received, msgs_sent, msgs_dropped;
+	uint64_t pub_received, pub_sent;
+	uint64_t bytes_received, bytes_sent;
+	uint64_t clients_total_connected_ever;
+	uint64_t connects_refused;
+	uint64_t malformed;
+};
+
+/* Scratch set for one publish's matches (see deliver.c). */
+struct wmq_match {
+	struct wmq_session *s;
+	uint8_t qos;
+	bool rap;
+	uint16_t nids;
+	uint32_t first_id_slot;
+};
+
+struct wmq_broker {
+	struct wmq_config cfg;
+	struct wmq_log log;
+	FILE *log_file;             /* opened for log_dest file, or NULL */
+	struct wmq_ev *ev;
+	struct wmq_listener *listeners;
+	size_t n_listeners;
+	struct wmq_router router;
+	struct wmq_retained retained;
+	struct wmq_hmap sessions;   /* client id -> session */
+	struct wmq_session *offline_head; /* sessions with a deadline */
+	struct wmq_client *clients; /* all connections */
+	size_t nclients;            /* all connections */
+	size_t nconnected;          /* CL_CONNECTED */
+	struct wmq_client *dirty_head;
+	struct wmq_client *dead_head;
+	uint64_t next_msg_id;
+	uint64_t match_gen;
+	struct wmq_match *matches;
+	size_t nmatches, capmatches;
+	uint32_t *match_ids;
+	size_t nmatch_ids, capmatch_ids;
+	struct wmq_sub **shared_picks;
+	size_t npicks, cappicks;
+	struct wmq_stats stats;
+	struct wmq_authn_registry authn;
+	uint64_t started_at;        /* monotonic ms */
+	int64_t started_wall;
+	uint64_t next_housekeeping; /* monotonic ms */
+	uint64_t next_sys;          /* monotonic ms */
+	int sigfd;
+	struct wmq_ev_handle sig_h;
+	bool stop;
+	bool reload_requested;
+	uint8_t *scratch;           /* encode scratch */
+	size_t scratch_cap;
+};
+
+/* broker.c */
+WMQ_MUST_USE wmq_err wmq_broker_new(struct wmq_config *cfg, struct wmq_broker **out);
+/* Bind the listeners and install signal handling. */
+WMQ_MUST_USE wmq_err wmq_broker_start(struct wmq_broker *b);
+/* Run until SIGTERM/SIGINT or wmq_broker_stop(). */
+WMQ_MUST_USE wmq_err wmq_broker_run(struct wmq_broker *b);
+void wmq_broker_free(struct wmq_broker *b);
+uint64_t wmq_broker_next_id(struct wmq_broker *b);
+/* The port of listener |i| after binding (for port 0). */
+uint16_t wmq_broker_port(const struct wmq_broker *b, size_t i);
+
+/* client.c */
+void wmq_client_accept(struct wmq_listener *l, int fd, const char *peer);
+void wmq_client_on_event(struct wmq_ev_handle *h, uint32_t events);
+/* Close the connection (sending a v5 DISCONNECT with |rc| first when rc !=
+ * 0xff and the protocol allows it). Publishes the will unless suppressed. */
+void wmq_client_close(struct wmq_client *c, uint8_t rc, const char *why);
+void wmq_client_free(struct wmq_client *c);
+/* Flush pending output; arm EV_WRITE if the socket is full. */
+void wmq_client_flush(struct wmq_client *c);
+void wmq_client_mark_dirty(struct wmq_client *c);
+/* Periodic checks: keepalive, connect timeout. */
+void wmq_client_housekeeping(struct wmq_client *c, uint64_t now);
+/* Encode and queue one packet on the connection. */
+WMQ_MUST_USE wmq_err wmq_client_send(struct wmq_client *c, const struct wmq_pkt *pkt);
+
+/* session.c */
+WMQ_MUST_USE wmq_err wmq_session_new(struct wmq_broker *b, const char *cid,
+				     struct wmq_session **out);
+/* End the session: publishes a pending will, drops subscriptions, queues. */
+void wmq_session_end(struct wmq_broker *b, struct wmq_session *s);
+/* The connection went away; start the expiry clock (or end it now). */
+void wmq_session_detach(struct wmq_broker *b, struct wmq_session *s, uint64_t now);
+/* Attach connection |c|: cancels the expiry clock and a delayed will
+ * ([MQTT-3.1.3-9]). */
+void wmq_session_attach(struct wmq_broker *b, struct wmq_session *s, struct wmq_client *c);
+/* Deliver |msg| to |s| at |qos| with subscription ids; queues or sends. */
+void wmq_session_deliver(struct wmq_broker *b, struct wmq_session *s, struct wmq_msg *msg,
+			 uint8_t qos, bool retain, const uint32_t *ids, uint16_t nids);
+/* Send as much of the queue as the peer's window and the socket allow. */
+void wmq_session_pump(struct wmq_broker *b, struct wmq_session *s);
+/* After reconnect: resend unacknowledged PUBLISH (DUP) and PUBREL. */
+void wmq_session_resend(struct wmq_broker *b, struct wmq_session *s);
+/* Acknowledgement from the peer; returns false if the id is unknown. */
+bool wmq_session_ack(struct wmq_broker *b, struct wmq_session *s, uint8_t type, uint16_t pid,
+		     uint8_t rc);
+WMQ_MUST_USE wmq_err wmq_session_subscribe(struct wmq_broker *b, struct wmq_session *s,
+					   struct wmq_bytes filter, const struct wmq_subopts *o,
+					   uint32_t sub_id, bool *existed);
+bool wmq_session_unsubscribe(struct wmq_broker *b, struct wmq_session *s,
+			     struct wmq_bytes filter);
+void wmq_session_housekeeping(struct wmq_broker *b, uint64_t now);
+void wmq_session_free_all(struct wmq_broker *b);
+bool wmq_session_in_qos2_has(const struct wmq_session *s, uint16_t pid);
+WMQ_MUST_USE wmq_err wmq_session_in_qos2_add(struct wmq_session *s, uint16_t pid);
+bool wmq_session_in_qos2_del(struct wmq_session *s, uint16_t pid);
+
+/* deliver.c */
+/* Route one message to every matching session; returns the number of
+ * receivers. Handles retained set/delete when msg->retain. */
+size_t wmq_broker_publish(struct wmq_broker *b, struct wmq_msg *msg);
+/* Send retained messages matching |filter| to |s| (on subscribe). */
+void wmq_broker_send_retained(struct wmq_broker *b, struct wmq_session *s,
+			      struct wmq_bytes filter, const struct wmq_subopts *o,
+			      uint32_t sub_id);
+
+/* sys.c */
+void wmq_sys_publish(struct wmq_broker *b, uint64_t now);
+
+#endif

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT
+ * config.h - the broker's configuration: one table of options, a parser for
+ * mosquitto-style files, and the documentation generated from the table.
+ *
+ * Role: every option has a name, type, range, default, scope (global and/or
+ * listener), and flags (reloadable on SIGHUP, secret = never logged,
+ * repeatable). Option names follow mosquitto wherever an equivalent exists.
+ * The file format is "key value" lines; '#' starts a comment line; blank
+ * lines are ignored; "listener PORT [ADDRESS]" starts a listener section and
+ * listener-scoped options that follow apply to it. Options given at global
+ * scope before any listener set defaults inherited by every listener.
+ * Unknown keys, bad values, out-of-range numbers, duplicates of
+ * non-repeatable options: an error naming the file and line.
+ * Threading: plain data; the broker owns one instance and swaps it on reload.
+ * Ownership: wmq_config_cleanup() frees everything the config owns. */
+#ifndef WMQ_CONFIG_CONFIG_H
+#define WMQ_CONFIG_CONFIG_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/err.h"
+
+enum wmq_durability {
+	WMQ_DURABILITY_STRICT = 0,
+	WMQ_DURABILITY_BATCHED = 1,
+	WMQ_DURABILITY_NONE = 2,
+};
+
+enum wmq_listener_proto {
+	WMQ_LISTENER_MQTT = 0,
+	WMQ_LISTENER_WEBSOCKETS = 1,
+};
+
+struct wmq_listener_cfg {
+	uint16_t port;          /* 0 = ephemeral (tests) */
+	char *address;          /* NULL = all interfaces ("0.0.0.0" and "::") */
+	enum wmq_listener_proto protocol;
+	bool allow_anonymous;   /* inherited from global, default false with a file */
+	long max_connections;   /* -1 = unlimited */
+	char *mount_point;      /* NULL = none (reserved for later) */
+	int line;               /* line of the "listener" statement, for messages */
+};
+
+struct wmq_config {
+	char *path; /* file it was read from, NULL for the built-in default */
+
+	/* listeners */
+	struct wmq_listener_cfg *listeners;
+	size_t n_listeners;
+	bool allow_anonymous;            /* default for listeners (top-level value) */
+
+	/* connection limits (applied before authentication where possible) */
+	long max_connections;            /* global, -1 unlimited */
+	uint32_t connect_timeout_ms;     /* CONNECT must arrive within this */
+	uint32_t max_packet_size;        /* bytes, after CONNECT has completed */
+	uint32_t max_packet_size_pre_connect; /* bytes, until CONNECT completed */
+	uint16_t max_keepalive;          /* seconds; v5 gets Server Keep Alive */
+	uint16_t max_inflight_messages;  /* outgoing QoS 1/2 window, and our Receive Maximum */
+	uint32_t max_queued_messages;    /* per session, QoS 1/2 (and QoS 0 if queued) */
+	uint64_t max_queued_bytes;       /* per session, 0 = unlimited */
+	bool queue_qos0_messages;        /* queue QoS 0 for offline persistent sessions */
+	uint32_t max_write_buffer;       /* bytes pending on a socket before QoS 0 drops */
+	uint16_t max_topic_alias;        /* our Topic Alias Maximum (client -> broker) */
+	uint32_t max_topic_length;       /* bytes */
+	uint32_t max_topic_levels;
+	uint32_t max_subscriptions_per_client; /* 0 = unlimited */
+	uint32_t max_user_properties;    /* per packet */
+	uint8_t max_qos;                 /* 0..2 */
+	bool retain_available;
+	bool allow_zero_length_clientid;
+	char *auto_id_prefix;            /* prefix of server-assigned client ids */
+	int64_t persistent_client_expiration; /* seconds, -1 = never; 3.1.1 persistent sessions */
+	uint32_t sys_interval;           /* seconds between $SYS updates, 0 = off */
+	bool set_tcp_nodelay;
+
+	/* persistence (issue: durable state) */
+	bool persistence;                /* false = memory only */
+	char *persistence_file;          /* SQLite database path */
+	enum wmq_durability durability;
+	uint32_t durability_interval_ms; /* batched mode commit interval */
+
+	/* logging */
+	int log_level;                   /* enum wmq_log_level */
+	char *log_dest;                  /* "stderr", "stdout", "none" or "file:PATH" */
+	bool log_timestamp;
+};
+
+/* Fill |cfg| with the built-in defaults: no file, one listener on
+ * 127.0.0.1:1883 with anonymous access allowed. */
+WMQ_MUST_USE wmq_err wmq_config_default(struct wmq_config *cfg);
+
+/* Parse |path| into |cfg| (which is initialised here). On error returns
+ * WMQ_ERR_INVAL (or NOMEM / IO) and writes "FILE:LINE: message" into errbuf.
+ * A file with no listener gets one on port 1883 (all interfaces) with the
+ * global allow_anonymous (default false). */
+WMQ_MUST_USE wmq_err wmq_config_load(const char *path, struct wmq_config *cfg, char *errbuf,
+				     size_t errlen);
+/* Same, from a memory buffer; |name| is used in messages. */
+WMQ_MUST_USE wmq_err wmq_config_parse(const char *name, const char *text, size_t len,
+				      struct wmq_config *cfg, char *errbuf, size_t errlen);
+
+/* Apply "-p PORT" from the command line: replaces the listeners with one on
+ * PORT (all interfaces when a file was given, 127.0.0.1 otherwise), keeping
+ * the other settings. */
+WMQ_MUST_USE wmq_err wmq_config_set_port(struct wmq_config *cfg, uint16_t port);
+
+/* Options that differ between |old| and |new_cfg| and cannot be reloaded:
+ * writes their names (comma separated) into buf; returns the count. */
+size_t wmq_config_nonreloadable_changes(const struct wmq_config *old,
+					const struct wmq_config *new_cfg, char *buf, size_t len);
+
+void wmq_config_cleanup(struct wmq_config *cfg);
+
+/* Write the configuration reference (Markdown) generated from the table. */
+void wmq_config_write_doc(FILE *out);
+/* Write the effective configuration, secrets redacted, one "key value" per
+ * line (for --test-config -v and the startup log). */
+void wmq_config_dump(const struct wmq_config *cfg, FILE *out);
+
+/* The option table, for tests and tooling: the number of options and the
+ * name of option |i| (NULL when i is out of range). */
+size_t wmq_config_option_count(void);
+const char *wmq_config_option_name(size_t i);
+
+#endif

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: MIT
+ * config_table.c - the option table: every configuration option WardMQ
+ * accepts, with its type, range, default, scope, flags and documentation.
+ *
+ * Role: the single source of truth for the parser (config.c), the dump and
+ * the generated reference docs/CONFIG.md (config_doc.c). Adding an option
+ * means adding a field to struct wmq_config or struct wmq_listener_cfg, a row
+ * here, bumping WMQ_CONFIG_N_OPTIONS, and regenerating docs/CONFIG.md (the
+ * unit test compares it byte for byte).
+ * Threading: const data. Ownership: none. */
+#include <stdint.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "config/config_int.h"
+
+/* Field locators: offset and size of a member. */
+#define G(f) offsetof(struct wmq_config, f), sizeof(((struct wmq_config *)0)->f)
+#define L(f) offsetof(struct wmq_listener_cfg, f), sizeof(((struct wmq_listener_cfg *)0)->f)
+#define NOG 0, 0
+#define NOL 0, 0
+
+#define R WMQ_OPT_RELOADABLE
+#define U32MAX ((int64_t)UINT32_MAX)
+
+static const char *const proto_words[] = {"mqtt", "websockets", NULL};
+static const char *const durability_words[] = {"strict", "batched", "none", NULL};
+/* Index = enum wmq_log_level (the unit test checks wmq_log_level_parse). */
+static const char *const log_level_words[] = {"error", "warning", "notice", "info", "debug", NULL};
+
+const char *const wmq_config_group_titles[WMQ_GROUP__COUNT] = {
+	[WMQ_GROUP_LISTENERS] = "Listeners",
+	[WMQ_GROUP_CONNECTIONS] = "Connections",
+	[WMQ_GROUP_PACKETS] = "Packets, messages and queues",
+	[WMQ_GROUP_TOPICS] = "Topics and subscriptions",
+	[WMQ_GROUP_SESSIONS] = "Client identifiers and sessions",
+	[WMQ_GROUP_PERSISTENCE] = "Persistence",
+	[WMQ_GROUP_LOGGING] = "Logging",
+};
+
+/* clang-format off */
+const struct wmq_opt wmq_config_options[] = {
+	/* ---- listeners ---- */
+	{"listener", WMQ_OPT_LISTENER, WMQ_SCOPE_GLOBAL, WMQ_OPT_REPEATABLE, WMQ_GROUP_LISTENERS,
+	 0, 65535, 1, NULL, NULL, NOG, NOL, "",
+	 "Starts a listener section: `listener PORT [ADDRESS]`. PORT is 0..65535 (0 asks the kernel "
+	 "for an ephemeral port, for tests); ADDRESS is an IPv4 or IPv6 literal or a host name, and "
+	 "without it the listener binds every interface. Listener options that follow, up to the next "
+	 "`listener` line, apply to this listener only. Two listeners on the same port and address (or "
+	 "one on every interface and one on a specific address of the same port) are an error. A file "
+	 "without any `listener` line gets one on port 1883 on every interface; the built-in "
+	 "configuration used when no file is given listens on 127.0.0.1:1883 only."},
+	{"protocol", WMQ_OPT_ENUM, WMQ_SCOPE_LISTENER, 0, WMQ_GROUP_LISTENERS,
+	 0, 0, 1, proto_words, "mqtt", NOG, L(protocol), "",
+	 "Transport of the current listener: `mqtt` (MQTT over TCP) or `websockets` (MQTT over "
+	 "WebSocket, RFC 6455, subprotocol `mqtt`)."},
+	{"allow_anonymous", WMQ_OPT_BOOL, WMQ_SCOPE_BOTH, R, WMQ_GROUP_LISTENERS,
+	 0, 0, 1, NULL, "false", G(allow_anonymous), L(allow_anonymous), "",
+	 "Whether clients that present no credentials may connect. With a configuration file the "
+	 "default is `false`; the built-in configuration used when no file is given sets it to `true` "
+	 "(and listens on loopback only), as mosquitto 2 does. At top level it sets the default for "
+	 "every listener; inside a listener section it applies to that listener."},
+	{"max_connections", WMQ_OPT_INT, WMQ_SCOPE_BOTH, R, WMQ_GROUP_LISTENERS,
+	 -1, INT32_MAX, 1, NULL, "-1", G(max_connections), L(max_connections), "",
+	 "Maximum number of simultaneous client connections; `-1` means unlimited. At top level it "
+	 "sets the default for every listener; inside a listener section it limits that listener. "
+	 "Connections beyond the limit are closed before any byte of MQTT is read."},
+
+	/* ---- connections ---- */
+	{"connect_timeout", WMQ_OPT_SECONDS, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_CONNECTIONS,
+	 1, 3600, 1000, NULL, "10", G(connect_timeout_ms), NOL, NULL,
+	 "Seconds a new connection may take to send a complete CONNECT packet (and to finish an "
+	 "enhanced authentication exchange) before it is closed. Keeps idle, unauthenticated "
+	 "sockets from holding resources."},
+	{"max_keepalive", WMQ_OPT_INT, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_CONNECTIONS,
+	 10, 65535, 1, NULL, "65535", G(max_keepalive), NOL, "",
+	 "Largest Keep Alive, in seconds, a client may ask for. An MQTT 5 client asking for more (or "
+	 "for 0) is told this value in the CONNACK Server Keep Alive property; an MQTT 3.1.1 client "
+	 "asking for more is refused."},
+	{"set_tcp_nodelay", WMQ_OPT_BOOL, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_CONNECTIONS,
+	 0, 0, 1, NULL, "true", G(set_tcp_nodelay), NOL,
+	 "same meaning; the default is `true` here and `false` in mosquitto",
+	 "Set TCP_NODELAY on client sockets (disable Nagle's algorithm), lowering latency of small "
+	 "packets at the cost of more, smaller segments. Applies to connections accepted after a "
+	 "reload."},
+	{"max_write_buffer", WMQ_OPT_SIZE, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_CONNECTIONS,
+	 4096, U32MAX, 1, NULL, "1048576", G(max_write_buffer), NOL, NULL,
+	 "Bytes that may wait in a connection's outgoing buffer. Beyond it, QoS 0 messages to that "
+	 "client are dropped and QoS 1/2 messages stay queued, so one slow reader cannot make the "
+	 "broker grow without bound."},
+
+	/* ---- packets, messages and queues ---- */
+	{"max_packet_size", WMQ_OPT_SIZE, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_PACKETS,
+	 20, 268435455, 1, NULL, "4194304", G(max_packet_size), NOL,
+	 "same meaning; mosquitto's default (and `0`) mean no limit, WardMQ requires 20..268435455",
+	 "Largest MQTT packet, in bytes, accepted from a client once its CONNECT has completed; "
+	 "announced to MQTT 5 clients as Maximum Packet Size. A larger packet closes the connection "
+	 "(MQTT 5 reason 0x95). The length is checked from the fixed header before the body is read."},
+	{"max_packet_size_pre_connect", WMQ_OPT_SIZE, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_PACKETS,
+	 20, 268435455, 1, NULL, "262144", G(max_packet_size_pre_connect), NOL, NULL,
+	 "Largest packet, in bytes, accepted until CONNECT (including enhanced authentication) has "
+	 "completed. A small limit here keeps unauthenticated peers from making the broker buffer "
+	 "large packets."},
+	{"max_inflight_messages", WMQ_OPT_INT, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_PACKETS,
+	 1, 65535, 1, NULL, "20", G(max_inflight_messages), NOL, "",
+	 "Number of outgoing QoS 1 and 2 messages that may be unacknowledged per client at once, "
+	 "and the Receive Maximum announced to MQTT 5 clients for their own QoS 1/2 publishes."},
+	{"max_queued_messages", WMQ_OPT_INT, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_PACKETS,
+	 0, U32MAX, 1, NULL, "1000", G(max_queued_messages), NOL, "",
+	 "Number of QoS 1 and 2 messages (and QoS 0 with `queue_qos0_messages`) held per session "
+	 "beyond those in flight, for slow or offline clients; further messages are dropped. `0` "
+	 "means no limit (not recommended)."},
+	{"max_queued_bytes", WMQ_OPT_SIZE, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_PACKETS,
+	 0, INT64_MAX, 1, NULL, "0", G(max_queued_bytes), NOL, "",
+	 "Total payload bytes held in one session's queue; further messages are dropped. `0` means "
+	 "no byte limit (`max_queued_messages` still applies)."},
+	{"queue_qos0_messages", WMQ_OPT_BOOL, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_PACKETS,
+	 0, 0, 1, NULL, "false", G(queue_qos0_messages), NOL, "",
+	 "Also queue QoS 0 messages for offline clients with a persistent session (counted against "
+	 "`max_queued_messages`)."},
+	{"max_user_properties", WMQ_OPT_INT, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_PACKETS,
+	 0, 65535, 1, NULL, "64", G(max_user_properties), NOL, NULL,
+	 "Largest number of User Property pairs accepted in one MQTT 5 packet; a packet with more is "
+	 "refused as malformed. `0` accepts no user properties."},
+	{"max_qos", WMQ_OPT_INT, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_PACKETS,
+	 0, 2, 1, NULL, "2", G(max_qos), NOL, "",
+	 "Highest QoS the broker supports, announced to MQTT 5 clients as Maximum QoS; subscriptions "
+	 "are granted at most this QoS."},
+	{"retain_available", WMQ_OPT_BOOL, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_PACKETS,
+	 0, 0, 1, NULL, "true", G(retain_available), NOL, "",
+	 "Whether retained messages are supported. When `false`, a PUBLISH with the retain flag is "
+	 "refused (MQTT 5 reason 0x9A) and MQTT 5 clients are told so in CONNACK."},
+
+	/* ---- topics and subscriptions ---- */
+	{"max_topic_alias", WMQ_OPT_INT, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_TOPICS,
+	 0, 65535, 1, NULL, "10", G(max_topic_alias), NOL, "",
+	 "Topic Alias Maximum announced to MQTT 5 clients: how many topic aliases a client may set "
+	 "up for its publishes to the broker. `0` disables topic aliases from clients."},
+	{"max_topic_length", WMQ_OPT_INT, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_TOPICS,
+	 1, 65535, 1, NULL, "65535", G(max_topic_length), NOL, NULL,
+	 "Longest topic name or topic filter, in bytes, accepted in PUBLISH, SUBSCRIBE and wills."},
+	{"max_topic_levels", WMQ_OPT_INT, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_TOPICS,
+	 1, 65535, 1, NULL, "128", G(max_topic_levels), NOL, NULL,
+	 "Largest number of `/`-separated levels in a topic name or filter; bounds the depth of the "
+	 "subscription tree."},
+	{"max_subscriptions_per_client", WMQ_OPT_INT, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_TOPICS,
+	 0, U32MAX, 1, NULL, "0", G(max_subscriptions_per_client), NOL, NULL,
+	 "Largest number of subscriptions one session may hold; a SUBSCRIBE beyond it is refused "
+	 "for the extra filters (MQTT 5 reason 0x97). `0` means unlimited."},
+
+	/* ---- client identifiers and sessions ---- */
+	{"allow_zero_length_clientid", WMQ_OPT_BOOL, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_SESSIONS,
+	 0, 0, 1, NULL, "true", G(allow_zero_length_clientid), NOL, "",
+	 "Whether a client may connect with an empty client identifier (with Clean Start / clean "
+	 "session), in which case the broker assigns one made of `auto_id_prefix` and random "
+	 "characters."},
+	{"auto_id_prefix", WMQ_OPT_STRING, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_SESSIONS,
+	 0, 0, 1, NULL, "auto-", G(auto_id_prefix), NOL, "",
+	 "Prefix of client identifiers assigned by the broker to clients that connect with an empty "
+	 "one."},
+	{"persistent_client_expiration", WMQ_OPT_DURATION, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_SESSIONS,
+	 1, INT64_MAX, 1, NULL, "never", G(persistent_client_expiration), NOL,
+	 "same syntax; WardMQ also accepts `never`",
+	 "How long a persistent MQTT 3.1.1 session (clean session false) of a disconnected client is "
+	 "kept before it is removed with its queued messages. Written as a positive integer followed "
+	 "by a unit, as in mosquitto: `s` seconds, `h` hours, `d` days, `w` weeks, `m` months (30 "
+	 "days; not minutes), `y` years (365 days), for example `14d` or `1y`; or `never`. MQTT 5 "
+	 "sessions use the client's Session Expiry Interval instead."},
+	{"sys_interval", WMQ_OPT_SECONDS, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_SESSIONS,
+	 0, 86400, 1, NULL, "10", G(sys_interval), NOL, "",
+	 "Seconds between updates of the `$SYS/broker/...` statistics topics; `0` turns them off."},
+
+	/* ---- persistence ---- */
+	{"persistence", WMQ_OPT_BOOL, WMQ_SCOPE_GLOBAL, 0, WMQ_GROUP_PERSISTENCE,
+	 0, 0, 1, NULL, "false", G(persistence), NOL, "",
+	 "Keep sessions, subscriptions, queued and retained messages in `persistence_file` so that "
+	 "they survive a restart. When `false` everything is kept in memory only."},
+	{"persistence_file", WMQ_OPT_PATH, WMQ_SCOPE_GLOBAL, 0, WMQ_GROUP_PERSISTENCE,
+	 0, 0, 1, NULL, "wardmq.db", G(persistence_file), NOL,
+	 "same name, but the file is an SQLite database (mosquitto's format is not read) and there "
+	 "is no `persistence_location`: give a full path here",
+	 "Path of the SQLite database used when `persistence` is `true`. A relative path is taken "
+	 "relative to the broker's working directory."},
+	{"durability", WMQ_OPT_ENUM, WMQ_SCOPE_GLOBAL, 0, WMQ_GROUP_PERSISTENCE,
+	 0, 0, 1, durability_words, "strict", G(durability), NOL, NULL,
+	 "When persisted state reaches the disk. `strict`: an acknowledgement that promises "
+	 "durability (PUBACK/PUBREC for a message queued for an offline persistent session) is sent "
+	 "only after the transaction holding the message has committed. `batched`: writes are "
+	 "committed every `durability_interval` and acknowledgements do not wait, so a crash can lose "
+	 "the last interval. `none`: no synchronous writes at all (tests, throwaway brokers)."},
+	{"durability_interval", WMQ_OPT_MILLIS, WMQ_SCOPE_GLOBAL, 0, WMQ_GROUP_PERSISTENCE,
+	 1, 10000, 1, NULL, "10", G(durability_interval_ms), NOL, NULL,
+	 "Milliseconds between group commits of queued store writes (in every durability mode; in "
+	 "`strict` mode acknowledgements wait for the next commit)."},
+
+	/* ---- logging ---- */
+	{"log_level", WMQ_OPT_ENUM, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_LOGGING,
+	 0, 0, 1, log_level_words, "notice", G(log_level), NOL, NULL,
+	 "Least severe messages that are logged: `error`, `warning`, `notice`, `info` or `debug` "
+	 "(each includes the ones before it). Replaces mosquitto's `log_type` lines."},
+	{"log_dest", WMQ_OPT_LOG_DEST, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_LOGGING,
+	 0, 0, 1, NULL, "stderr", G(log_dest), NOL,
+	 "same syntax for `stderr`, `stdout`, `none` and `file PATH`; `syslog`, `topic` and `dlt` "
+	 "are not supported, and only one `log_dest` line is allowed",
+	 "Where log lines go: `stderr`, `stdout`, `none`, or `file PATH` (lines are appended "
+	 "to the file)."},
+	{"log_timestamp", WMQ_OPT_BOOL, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_LOGGING,
+	 0, 0, 1, NULL, "true", G(log_timestamp), NOL, "",
+	 "Prefix each log line with the time (ISO 8601, UTC)."},
+};
+/* clang-format on */
+
+_Static_assert(WMQ_ARRAY_LEN(wmq_config_options) == WMQ_CONFIG_N_OPTIONS,
+	       "update WMQ_CONFIG_N_OPTIONS in config_int.h");
+
+/* mosquitto keys we refuse with a pointer to what to do instead. Keys that
+ * are simply unknown to both get the plain "unknown option" message. */
+const struct wmq_opt_unsupported wmq_config_unsupported[] = {
+	{"log_type", "use 'log_level' (one of error, warning, notice, info, debug)"},
+	{"port", "use 'listener PORT'"},
+	{"bind_address", "use 'listener PORT ADDRESS'"},
+	{"bind_interface", "use 'listener PORT ADDRESS' with the interface's address"},
+	{"socket_domain", "give an IPv4 or IPv6 address in 'listener PORT ADDRESS'"},
+	{"per_listener_settings",
+	 "listener options always apply per listener; top-level values are the defaults"},
+	{"mount_point", "topic mount points are not supported yet"},
+	{"message_size_limit", "use 'max_packet_size'"},
+	{"persistence_location", "give the full path in 'persistence_file'"},
+	{"autosave_interval", "the store commits every 'durability_interval' milliseconds"},
+	{"autosave_on_changes", "the store commits every 'durability_interval' milliseconds"},
+	{"password_file", "users and credentials live in the store; manage them with wardmq_ctl"},
+	{"acl_file", "access rules live in the store; manage them with wardmq_ctl"},
+	{"psk_file", "pre-shared keys live in the store; manage them with wardmq_ctl"},
+	{"psk_hint", "TLS listeners are not configurable yet"},
+	{"auth_plugin", "plugins are not supported: authentication mechanisms are built in"},
+	{"auth_opt_*", "plugins are not supported: authentication mechanisms are built in"},
+	{"plugin", "plugins are not supported: authentication mechanisms are built in"},
+	{"plugin_opt_*", "plugins are not supported: authentication mechanisms are built in"},
+	{"global_plugin", "plugins are not supported: authentication mechanisms are built in"},
+	{"cafile", "TLS listeners are not configurable yet"},
+	{"capath", "TLS listeners are not configurable yet"},
+	{"certfile", "TLS listeners are not configurable yet"},
+	{"keyfile", "TLS listeners are not configurable yet"},
+	{"require_certificate", "TLS listeners are not configurable yet"},
+	{"use_identity_as_username", "TLS listeners are not configurable yet"},
+	{"use_subject_as_username", "TLS listeners are not configurable yet"},
+	{"tls_version", "TLS listeners are not configurable yet"},
+	{"ciphers", "TLS listeners are not configurable yet"},
+	{"ciphers_tls1.3", "TLS listeners are not configurable yet"},
+	{"crlfile", "TLS listeners are not configurable yet"},
+	{"dhparamfile", "TLS listeners are not configurable yet"},
+	{"connection", "bridges are not supported"},
+	{"address", "bridges are not supported ('address' belongs to a bridge section)"},
+	{"topic", "bridges are not supported ('topic' belongs to a bridge section)"},
+	{"bridge_*", "bridges are not supported"},
+	{"include_dir", "configuration is one file"},
+	{"pid_file", "not supported; run wardmq under a service manager"},
+	{"user", "not supported; start wardmq as the unprivileged user"},
+	{"memory_limit", "bound memory with max_queued_messages, max_queued_bytes and max_write_buffer"},
+	{"max_inflight_bytes", "use 'max_inflight_messages' and 'max_queued_bytes'"},
+	{"upgrade_outgoing_qos", "not supported"},
+	{"check_retain_source", "not supported as an option"},
+	{"clientid_prefixes", "not supported"},
+	{"websockets_log_level", "use 'log_level'"},
+	{"websockets_headers_size", "not supported"},
+	{"http_dir", "not supported"},
+	{"use_username_as_clientid", "not supported"},
+	{"accept_protocol_versions", "every listener accepts MQTT 3.1.1 and 5.0"},
+	{"enable_control_api", "administration goes through wardmq_ctl and the admin HTTP API"},
+	{"allow_duplicate_messages", "not supported (removed in mosquitto 2)"},
+	{"retry_interval", "not supported (removed in mosquitto 2)"},
+	{"log_facility", "syslog is not supported; use log_dest"},
+	{"connection_messages", "use 'log_level'"},
+};
+const size_t wmq_config_n_unsupported = WMQ_ARRAY_LEN(wmq_config_unsupported);
+
+const struct wmq_opt *wmq_config_find(const char *name)
+{
+	for (size_t i = 0; i < WMQ_CONFIG_N_OPTIONS; i++)
+		if (strcmp(wmq_config_options[i].name, name) == 0)
+			return &wmq_config_options[i];
+	return NULL;
+}
+
+const struct wmq_opt_unsupported *wmq_config_find_unsupported(const char *key)
+{
+	for (size_t i = 0; i < wmq_config_n_unsupported; i++) {
+		const char *k = wmq_config_unsupported[i].key;
+		size_t n = strlen(k);
+		if (n > 0 && k[n - 1] == '*') {
+			if (strncmp(key, k, n - 1) == 0)
+				return &wmq_config_unsupported[i];
+		} else if (strcmp(key, k) == 0) {
+			return &wmq_config_unsupported[i];
+		}
+	}
+	return NULL;
+}
+
+size_t wmq_config_option_count(void)
+{
+	return WMQ_CONFIG_N_OPTIONS;
+}
+
+const char *wmq_config_option_name(size_t i)
+{
+	return i < WMQ_CONFIG_N_OPTIONS ? wmq_config_options[i].name : NULL;
+}
