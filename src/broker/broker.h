@@ -53,6 +53,8 @@ struct wmq_msg {
 	                        * rewritten per delivery with the time left) */
 	uint64_t id;           /* broker-wide sequence number */
 	uint64_t expire_at;    /* monotonic ms deadline, 0 = never */
+	uint32_t expiry_interval; /* Message Expiry Interval as published,
+	                           * UINT32_MAX = none */
 	char *topic;           /* NUL-terminated */
 	uint8_t *payload;
 	uint8_t *props;
@@ -256,6 +258,7 @@ struct wmq_client {
 	struct wmq_client *dead_next;         /* freed after the loop turn */
 	bool want_write;
 	bool closing_sent;          /* DISCONNECT queued; close after flush */
+	bool taken_over;            /* a newer connection took the session */
 	uint64_t dropped;           /* QoS 0 messages dropped for this client */
 	struct wmq_bytes auth_method_pending; /* reserved for enhanced auth */
 };
@@ -389,6 +392,8 @@ bool wmq_session_in_qos2_del(struct wmq_session *s, uint16_t pid);
 /* Route one message to every matching session; returns the number of
  * receivers. Handles retained set/delete when msg->retain. */
 size_t wmq_broker_publish(struct wmq_broker *b, struct wmq_msg *msg);
+/* Publish a will: its Message Expiry starts now. */
+void wmq_broker_publish_will(struct wmq_broker *b, struct wmq_msg *will);
 /* Send retained messages matching |filter| to |s| (on subscribe). */
 void wmq_broker_send_retained(struct wmq_broker *b, struct wmq_session *s,
 			      struct wmq_bytes filter, const struct wmq_subopts *o,

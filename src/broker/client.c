@@ -124,10 +124,6 @@ void wmq_client_close(struct wmq_client *c, uint8_t rc, const char *why)
 	b->dead_head = c;
 }
 
-static void will_publish(struct wmq_broker *b, struct wmq_msg *will)
-{
-	(void)wmq_broker_publish(b, will);
-}
 
 void wmq_client_free(struct wmq_client *c)
 {
@@ -139,7 +135,7 @@ void wmq_client_free(struct wmq_client *c)
 			if (c->will_delay == 0) {
 				/* [MQTT-3.1.2-8] published when the connection
 				 * closes without DISCONNECT 0x00 */
-				will_publish(b, c->will);
+				wmq_broker_publish_will(b, c->will);
 			} else {
 				/* [MQTT-3.1.3-9] delayed: kept in the session */
 				s->will = c->will;
@@ -148,10 +144,10 @@ void wmq_client_free(struct wmq_client *c)
 			}
 		}
 		wmq_session_detach(b, s, now);
-	} else if (s && c->will && c->will_delay == 0) {
+	} else if (c->taken_over && c->will && c->will_delay == 0) {
 		/* Taken over: the new connection exists, so only an
 		 * undelayed will goes out ([MQTT-3.1.3-9]). */
-		will_publish(b, c->will);
+		wmq_broker_publish_will(b, c->will);
 	}
 	/* unlink from the all-clients list */
 	if (c->prev)
@@ -330,6 +326,12 @@ static void handle_connect(struct wmq_client *c, const struct wmq_pkt *pkt)
 				      p->request_problem_info;
 		c->req_response_info = wmq_props_has(p, WMQ_PROP_REQUEST_RESPONSE_INFO) &&
 				       p->request_response_info;
+		if (wmq_props_has(p, WMQ_PROP_AUTH_DATA) && !wmq_props_has(p, WMQ_PROP_AUTH_METHOD)) {
+			/* MQTT 5.0 §3.1.2.11.10: Authentication Data without a
+			 * Method is a Protocol Error */
+			connack_fail(c, WMQ_RC_PROTOCOL_ERROR, "authentication data without method");
+			return;
+		}
 		if (wmq_props_has(p, WMQ_PROP_AUTH_METHOD)) {
 			/* Enhanced authentication: routed to the mechanism
 			 * registry; no mechanism is registered in this build. */
@@ -370,7 +372,8 @@ static void handle_connect(struct wmq_client *c, const struct wmq_pkt *pkt)
 			connack_fail(c, WMQ_RC_SERVER_BUSY, "out of memory");
 			return;
 		}
-		/* The will's Message Expiry counts from when it is published. */
+		/* The will's Message Expiry counts from when it is published
+		 * (set again in wmq_broker_publish_will). */
 		c->will->expire_at = 0;
 		if (c->version == WMQ_V5 && wmq_props_has(&con->will_props, WMQ_PROP_WILL_DELAY))
 			c->will_delay = con->will_props.will_delay;
@@ -398,11 +401,24 @@ static void finish_connect(struct wmq_client *c, const struct wmq_connect *con, 
 		/* [MQTT-3.1.4-3] take-over: the old connection gets 0x8E */
 		struct wmq_client *old = s->client;
 		s->client = NULL;
+		/* The old connection lets go of the session now: the session
+		 * may end below (clean start) before the old one is freed. */
+		old->session = NULL;
+		old->client_id = wmq_strdup(s->client_id);
+		old->taken_over = true;
 		wmq_client_close(old, WMQ_RC_SESSION_TAKEN_OVER, "session taken over");
 		if (old->will && old->will_delay > 0) {
-			/* a new connection arrived before the delay ended */
-			wmq_msg_unref(old->will);
-			old->will = NULL;
+			if (con->clean) {
+				/* clean start ends the old session, and the
+				 * will goes out when the session ends
+				 * ([MQTT-3.1.2-8]) */
+				old->will_delay = 0;
+			} else {
+				/* a new connection arrived before the delay
+				 * ended: no will ([MQTT-3.1.3-9]) */
+				wmq_msg_unref(old->will);
+				old->will = NULL;
+			}
 		}
 	}
 	if (s && con->clean) {
@@ -797,8 +813,10 @@ static void handle_disconnect(struct wmq_client *c, const struct wmq_pkt *pkt)
 		}
 		s->expiry_interval = d->props.session_expiry;
 	}
-	/* [MQTT-3.14.4-3] a normal disconnect discards the will; 0x04 keeps it */
-	if (!(c->version == WMQ_V5 && d->rc == WMQ_RC_DISCONNECT_WITH_WILL)) {
+	/* [MQTT-3.14.4-3] only reason code 0x00 discards the will (3.1.1 has
+	 * no reason code: its DISCONNECT always does); 0x04 and error codes
+	 * keep it. */
+	if (c->version != WMQ_V5 || d->rc == WMQ_RC_SUCCESS) {
 		wmq_msg_unref(c->will);
 		c->will = NULL;
 	}
@@ -879,9 +897,11 @@ static void on_packet(struct wmq_client *c, uint8_t first, const uint8_t *body, 
 			if (v == WMQ_V5) {
 				c->version = WMQ_V5;
 				connack_fail(c, rc, wmq_rc_str(rc));
-			} else if (v && rc == WMQ_RC_UNSUPPORTED_VERSION) {
-				/* [MQTT-3.1.2-2] answer return code 1 */
-				c->version = WMQ_V311;
+			} else if (v && (rc == WMQ_RC_UNSUPPORTED_VERSION ||
+					 rc == WMQ_RC_CLIENT_ID_INVALID)) {
+				/* [MQTT-3.1.2-2] unsupported level: return code
+				 * 1; [MQTT-3.1.3-8] client id rejected: 2 */
+				c->version = v == WMQ_V31 ? WMQ_V31 : WMQ_V311;
 				connack_fail(c, rc, NULL);
 			} else {
 				wmq_client_close(c, RC_NONE, NULL);

@@ -144,6 +144,15 @@ size_t wmq_broker_publish(struct wmq_broker *b, struct wmq_msg *msg)
 	return receivers;
 }
 
+void wmq_broker_publish_will(struct wmq_broker *b, struct wmq_msg *will)
+{
+	/* MQTT 5.0 §3.1.3.2.4: the will's Message Expiry Interval runs from
+	 * the moment it is published. */
+	if (will->expiry_interval != UINT32_MAX)
+		will->expire_at = wmq_now_ms() + (uint64_t)will->expiry_interval * 1000u;
+	(void)wmq_broker_publish(b, will);
+}
+
 struct retained_ctx {
 	struct wmq_broker *b;
 	struct wmq_session *s;

@@ -62,8 +62,11 @@ wmq_err wmq_msg_new(struct wmq_bytes topic, struct wmq_bytes payload, const stru
 		memcpy(p, origin_user, user_len);
 	}
 	/* [MQTT-3.3.2-5] expiry counts from receipt. */
-	if (props && wmq_props_has(props, WMQ_PROP_MESSAGE_EXPIRY))
+	m->expiry_interval = UINT32_MAX;
+	if (props && wmq_props_has(props, WMQ_PROP_MESSAGE_EXPIRY)) {
+		m->expiry_interval = props->message_expiry;
 		m->expire_at = now_ms + (uint64_t)props->message_expiry * 1000u;
+	}
 	*out = m;
 	return WMQ_OK;
 }

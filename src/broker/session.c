@@ -120,7 +120,7 @@ static void publish_pending_will(struct wmq_broker *b, struct wmq_session *s)
 		return;
 	s->will = NULL;
 	s->will_at = 0;
-	(void)wmq_broker_publish(b, w);
+	wmq_broker_publish_will(b, w);
 	wmq_msg_unref(w);
 }
 
