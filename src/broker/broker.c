@@ -8,6 +8,7 @@
  * connections closed this turn are freed, their wills published.
  * Threading: one worker thread runs wmq_broker_run(). */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -123,6 +124,20 @@ static void on_signal(struct wmq_ev_handle *h, uint32_t events)
 wmq_err wmq_broker_start(struct wmq_broker *b)
 {
 	char err[512];
+	sigset_t set;
+	/* Signals are blocked before any thread exists (the store thread
+	 * inherits the mask) and read through a signalfd in the loop. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	WMQ_ENSURE(pthread_sigmask(SIG_BLOCK, &set, NULL) == 0, WMQ_ERR_IO);
+	signal(SIGPIPE, SIG_IGN);
+	/* A file-size limit must surface as a store error, not kill us. */
+	signal(SIGXFSZ, SIG_IGN);
+	/* Durable state first: a store that cannot be opened stops the start
+	 * before any client can connect. */
+	WMQ_TRY(wmq_persist_open(b));
 	b->listeners = wmq_calloc(b->cfg.n_listeners ? b->cfg.n_listeners : 1, sizeof *b->listeners);
 	WMQ_ENSURE(b->listeners != NULL, WMQ_ERR_NOMEM);
 	for (size_t i = 0; i < b->cfg.n_listeners; i++) {
@@ -148,13 +163,6 @@ wmq_err wmq_broker_start(struct wmq_broker *b)
 			l->cfg.address ? l->cfg.address : "all interfaces", l->bound_port,
 			l->cfg.allow_anonymous ? ", anonymous allowed" : "");
 	}
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	WMQ_ENSURE(sigprocmask(SIG_BLOCK, &set, NULL) == 0, WMQ_ERR_IO);
-	signal(SIGPIPE, SIG_IGN);
 	b->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	WMQ_ENSURE(b->sigfd >= 0, WMQ_ERR_IO);
 	WMQ_TRY(wmq_ev_add(b->ev, &b->sig_h, b->sigfd, WMQ_EV_READ, on_signal, b));
@@ -167,7 +175,9 @@ wmq_err wmq_broker_start(struct wmq_broker *b)
  * wills, which may write again: repeat a bounded number of times. */
 static void end_of_turn(struct wmq_broker *b)
 {
-	for (int round = 0; round < 8 && (b->dirty_head || b->dead_head); round++) {
+	for (int round = 0; round < 8 && (b->dirty_head || b->dead_head || b->batch); round++) {
+		/* group commit: this turn's store ops in one batch */
+		wmq_persist_end_of_turn(b);
 		while (b->dirty_head) {
 			struct wmq_client *c = b->dirty_head;
 			b->dirty_head = c->dirty_next;
@@ -289,6 +299,7 @@ wmq_err wmq_broker_run(struct wmq_broker *b)
 	for (struct wmq_client *c = b->clients; c; c = c->next)
 		wmq_client_close(c, WMQ_RC_SERVER_SHUTTING_DOWN, "server shutting down");
 	end_of_turn(b);
+	wmq_persist_close(b);
 	WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "wardmq stopped");
 	return WMQ_OK;
 }
@@ -305,6 +316,11 @@ void wmq_broker_free(struct wmq_broker *b)
 		wmq_client_free(c);
 	}
 	wmq_session_free_all(b);
+	if (b->batch) {
+		wmq_store_abort(b->batch);
+		b->batch = NULL;
+	}
+	wmq_persist_close(b);
 	for (size_t i = 0; i < b->n_listeners; i++)
 		for (size_t k = 0; k < b->listeners[i].nfds; k++) {
 			wmq_ev_del(b->ev, &b->listeners[i].h[k]);

@@ -33,6 +33,7 @@
 #include "net/ev.h"
 #include "protocol/mqtt.h"
 #include "security/authn.h"
+#include "store/store.h"
 
 struct wmq_broker;
 struct wmq_session;
@@ -60,6 +61,7 @@ struct wmq_msg {
 	uint8_t *props;
 	char *origin_cid;      /* publisher's client id (no-local), or NULL */
 	char *origin_user;     /* publisher's username, or NULL */
+	uint64_t stored_gen;   /* store batch that already holds it (persist.c) */
 };
 
 /* Build a message from a decoded PUBLISH (or will). |expiry| is the Message
@@ -178,6 +180,8 @@ struct wmq_qent {
 	bool retain;         /* RETAIN flag to send */
 	uint8_t state;       /* enum wmq_qstate */
 	uint16_t pid;
+	bool stored;         /* mirrored in the store */
+	uint64_t seq;        /* order within the session (store key) */
 	uint16_t nids;
 	uint32_t ids[];      /* subscription identifiers to send */
 };
@@ -202,6 +206,8 @@ struct wmq_session {
 	struct wmq_qlist queue;       /* waiting to be sent */
 	struct wmq_qlist inflight;    /* sent, waiting for an acknowledgement */
 	uint16_t next_pid;
+	uint64_t next_seq;            /* last queue sequence number used */
+	bool stored;                  /* persistent and mirrored in the store */
 	uint16_t *in_qos2;            /* inbound QoS 2 ids awaiting PUBREL */
 	size_t n_in_qos2, cap_in_qos2;
 	struct wmq_msg *will;         /* delayed will waiting, or NULL */
@@ -222,6 +228,15 @@ enum wmq_cstate {
 };
 
 struct wmq_listener;
+
+/* An acknowledgement waiting for durability (persist.c). */
+struct wmq_held_ack {
+	uint64_t ticket; /* 0 = ready; UINT64_MAX = this turn's batch; else
+	                  * the store ticket that must be committed */
+	uint8_t type;    /* PUBACK, PUBREC or PUBCOMP; 0 = send nothing */
+	uint8_t rc;
+	uint16_t pid;
+};
 
 struct wmq_client {
 	struct wmq_broker *b;
@@ -259,6 +274,10 @@ struct wmq_client {
 	bool want_write;
 	bool closing_sent;          /* DISCONNECT queued; close after flush */
 	bool taken_over;            /* a newer connection took the session */
+	struct wmq_held_ack *held;  /* acks in order, some awaiting a commit */
+	size_t nheld, capheld;
+	struct wmq_client *held_next; /* broker's list of clients with acks held */
+	bool on_held_list;
 	uint64_t dropped;           /* QoS 0 messages dropped for this client */
 	struct wmq_bytes auth_method_pending; /* reserved for enhanced auth */
 };
@@ -327,6 +346,13 @@ struct wmq_broker {
 	struct wmq_ev_handle sig_h;
 	bool stop;
 	bool reload_requested;
+	struct wmq_store *store;    /* NULL = memory only */
+	struct wmq_store_batch *batch; /* this turn's ops, or NULL */
+	uint64_t batch_gen;
+	uint64_t persist_ops;       /* ops recorded (to see if a publish stored) */
+	struct wmq_client *held_clients;
+	struct wmq_ev_handle store_h;
+	bool store_failed;
 	uint8_t *scratch;           /* encode scratch */
 	size_t scratch_cap;
 };
@@ -398,6 +424,36 @@ void wmq_broker_publish_will(struct wmq_broker *b, struct wmq_msg *will);
 void wmq_broker_send_retained(struct wmq_broker *b, struct wmq_session *s,
 			      struct wmq_bytes filter, const struct wmq_subopts *o,
 			      uint32_t sub_id);
+
+/* Mark a loaded session offline (expiry clock, delayed will). */
+void wmq_session_set_offline(struct wmq_broker *b, struct wmq_session *s);
+/* Subscribe without mirroring to the store (loading). */
+WMQ_MUST_USE wmq_err wmq_session_subscribe_loaded(struct wmq_broker *b, struct wmq_session *s,
+						  struct wmq_bytes filter,
+						  const struct wmq_subopts *o, uint32_t sub_id,
+						  bool *existed);
+/* Append a loaded queue entry to the queue or in-flight list by state. */
+void wmq_session_load_qent(struct wmq_session *s, struct wmq_qent *e);
+
+/* persist.c */
+WMQ_MUST_USE wmq_err wmq_persist_open(struct wmq_broker *b);
+void wmq_persist_close(struct wmq_broker *b);
+void wmq_persist_end_of_turn(struct wmq_broker *b);
+bool wmq_persist_session_is_durable(const struct wmq_session *s);
+void wmq_persist_session(struct wmq_broker *b, struct wmq_session *s);
+void wmq_persist_session_del(struct wmq_broker *b, struct wmq_session *s);
+void wmq_persist_sub(struct wmq_broker *b, struct wmq_session *s, const struct wmq_sub *sub);
+void wmq_persist_sub_del(struct wmq_broker *b, struct wmq_session *s, const struct wmq_sub *sub);
+void wmq_persist_enqueue(struct wmq_broker *b, struct wmq_session *s, struct wmq_qent *e);
+void wmq_persist_qstate(struct wmq_broker *b, struct wmq_session *s, struct wmq_qent *e);
+void wmq_persist_qdel(struct wmq_broker *b, struct wmq_session *s, struct wmq_qent *e);
+void wmq_persist_in_qos2(struct wmq_broker *b, struct wmq_session *s, uint16_t pid, bool add);
+void wmq_persist_retained(struct wmq_broker *b, struct wmq_msg *m);
+/* Did the ops since |ops_before| make the current ack need a commit? */
+bool wmq_persist_must_hold(const struct wmq_broker *b, uint64_t ops_before);
+WMQ_MUST_USE wmq_err wmq_persist_hold_ack(struct wmq_broker *b, struct wmq_client *c, uint8_t type,
+					  uint16_t pid, uint8_t rc, bool durable);
+void wmq_persist_held_unlink(struct wmq_broker *b, struct wmq_client *c);
 
 /* sys.c */
 void wmq_sys_publish(struct wmq_broker *b, uint64_t now);

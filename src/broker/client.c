@@ -159,6 +159,8 @@ void wmq_client_free(struct wmq_client *c)
 	b->nclients--;
 	if (c->listener)
 		c->listener->nconn--;
+	wmq_persist_held_unlink(b, c);
+	wmq_free(c->held);
 	wmq_msg_unref(c->will);
 	if (!c->session)
 		wmq_free(c->client_id);
@@ -326,12 +328,6 @@ static void handle_connect(struct wmq_client *c, const struct wmq_pkt *pkt)
 				      p->request_problem_info;
 		c->req_response_info = wmq_props_has(p, WMQ_PROP_REQUEST_RESPONSE_INFO) &&
 				       p->request_response_info;
-		if (wmq_props_has(p, WMQ_PROP_AUTH_DATA) && !wmq_props_has(p, WMQ_PROP_AUTH_METHOD)) {
-			/* MQTT 5.0 §3.1.2.11.10: Authentication Data without a
-			 * Method is a Protocol Error */
-			connack_fail(c, WMQ_RC_PROTOCOL_ERROR, "authentication data without method");
-			return;
-		}
 		if (wmq_props_has(p, WMQ_PROP_AUTH_METHOD)) {
 			/* Enhanced authentication: routed to the mechanism
 			 * registry; no mechanism is registered in this build. */
@@ -450,6 +446,7 @@ static void finish_connect(struct wmq_client *c, const struct wmq_connect *con, 
 	wmq_free(s->username);
 	s->username = c->username ? wmq_strdup(c->username) : NULL;
 	wmq_session_attach(b, s, c);
+	wmq_persist_session(b, s); /* stores it, or deletes a stored one now expiry 0 */
 	wmq_free(c->client_id);
 	c->client_id = s->client_id;
 	c->session = s;
@@ -552,6 +549,19 @@ static void send_ack(struct wmq_client *c, uint8_t type, uint16_t pid, uint8_t r
 		wmq_client_close(c, WMQ_RC_SERVER_BUSY, "output buffer overflow");
 }
 
+/* Send an acknowledgement now, or queue it behind held ones: acks of one
+ * connection go out in order ([MQTT-4.6.0-2]); |durable| ones wait for the
+ * store commit of this turn (persist.c). */
+static void ack_or_hold(struct wmq_client *c, uint8_t type, uint16_t pid, uint8_t rc, bool durable)
+{
+	if (!durable && c->nheld == 0) {
+		send_ack(c, type, pid, rc);
+		return;
+	}
+	if (wmq_persist_hold_ack(c->b, c, type, pid, rc, durable) != WMQ_OK)
+		wmq_client_close(c, WMQ_RC_SERVER_BUSY, "out of memory");
+}
+
 /* A protocol violation after CONNACK: v5 DISCONNECT with |rc|, 3.1.1 close. */
 static void violation(struct wmq_client *c, uint8_t rc, const char *why)
 {
@@ -629,14 +639,19 @@ static void handle_publish(struct wmq_client *c, const struct wmq_pkt *pkt)
 				 WMQ_RC_PAYLOAD_FORMAT_INVALID);
 		return;
 	}
+	bool known_qos2 = false;
 	if (p->qos == 2) {
-		if (wmq_session_in_qos2_has(c->session, p->packet_id)) {
+		known_qos2 = wmq_session_in_qos2_has(c->session, p->packet_id);
+		if (known_qos2 && p->dup) {
 			/* [MQTT-4.3.3-9] a resent QoS 2 PUBLISH is not
-			 * delivered again; acknowledge it again. */
-			send_ack(c, WMQ_PUBREC, p->packet_id, WMQ_RC_SUCCESS);
+			 * delivered again; acknowledge it again. Without DUP
+			 * it is a new message reusing an id whose PUBREL-
+			 * removal may not have reached the store before a
+			 * restart ([MQTT-3.3.1-1]: resends carry DUP). */
+			ack_or_hold(c, WMQ_PUBREC, p->packet_id, WMQ_RC_SUCCESS, false);
 			return;
 		}
-		if (c->session->n_in_qos2 >= b->cfg.max_inflight_messages) {
+		if (!known_qos2 && c->session->n_in_qos2 >= b->cfg.max_inflight_messages) {
 			/* MQTT 5.0 §3.3.4: more than Receive Maximum
 			 * unacknowledged QoS 2 publications: 0x93 */
 			violation(c, WMQ_RC_RECEIVE_MAX_EXCEEDED, "receive maximum exceeded");
@@ -652,6 +667,7 @@ static void handle_publish(struct wmq_client *c, const struct wmq_pkt *pkt)
 				 WMQ_RC_QUOTA_EXCEEDED);
 		return;
 	}
+	uint64_t ops_before = b->persist_ops;
 	size_t n = wmq_broker_publish(b, msg);
 	wmq_msg_unref(msg);
 	if (c->state != WMQ_CL_CONNECTED)
@@ -660,13 +676,16 @@ static void handle_publish(struct wmq_client *c, const struct wmq_pkt *pkt)
 	if (n == 0)
 		ackrc = WMQ_RC_NO_MATCHING_SUBSCRIBERS;
 	if (p->qos == 1) {
-		send_ack(c, WMQ_PUBACK, p->packet_id, ackrc);
+		ack_or_hold(c, WMQ_PUBACK, p->packet_id, ackrc, wmq_persist_must_hold(b, ops_before));
 	} else if (p->qos == 2) {
-		if (wmq_session_in_qos2_add(c->session, p->packet_id) != WMQ_OK) {
-			violation(c, WMQ_RC_SERVER_BUSY, "out of memory");
-			return;
+		if (!known_qos2) {
+			if (wmq_session_in_qos2_add(c->session, p->packet_id) != WMQ_OK) {
+				violation(c, WMQ_RC_SERVER_BUSY, "out of memory");
+				return;
+			}
+			wmq_persist_in_qos2(b, c->session, p->packet_id, true);
 		}
-		send_ack(c, WMQ_PUBREC, p->packet_id, ackrc);
+		ack_or_hold(c, WMQ_PUBREC, p->packet_id, ackrc, wmq_persist_must_hold(b, ops_before));
 	}
 }
 
@@ -678,8 +697,10 @@ static void handle_ack(struct wmq_client *c, const struct wmq_pkt *pkt)
 		/* [MQTT-4.3.3-11] answer PUBREL with PUBCOMP; 0x92 if the id
 		 * is unknown (MQTT 5.0 §3.7.2.1) */
 		bool known = wmq_session_in_qos2_del(s, a->packet_id);
-		send_ack(c, WMQ_PUBCOMP, a->packet_id,
-			 known ? WMQ_RC_SUCCESS : WMQ_RC_PACKET_ID_NOT_FOUND);
+		if (known)
+			wmq_persist_in_qos2(c->b, s, a->packet_id, false);
+		ack_or_hold(c, WMQ_PUBCOMP, a->packet_id,
+			    known ? WMQ_RC_SUCCESS : WMQ_RC_PACKET_ID_NOT_FOUND, false);
 		return;
 	}
 	if (!wmq_session_ack(c->b, s, pkt->type, a->packet_id, a->rc)) {

@@ -97,6 +97,8 @@ size_t wmq_broker_publish(struct wmq_broker *b, struct wmq_msg *msg)
 	if (msg->retain && b->cfg.retain_available) {
 		if (wmq_retained_set(&b->retained, msg) != WMQ_OK)
 			WMQ_LOG(&b->log, WMQ_LOG_WARNING, "out of memory storing retained message");
+		else if (msg->origin_cid) /* $SYS values are not worth a commit */
+			wmq_persist_retained(b, msg);
 	}
 	b->match_gen++;
 	b->nmatches = 0;

@@ -7,13 +7,14 @@
 #include <unistd.h>
 
 #include "broker/broker.h"
+#include "common/alloc.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"wardmq %s - a secure MQTT 3.1.1 and 5.0 broker\n"
 		"\n"
-		"Usage: wardmq [-c FILE] [-p PORT] [-v] [-d]\n"
+		"Usage: wardmq [-c FILE] [-p PORT] [--db FILE] [-v] [-d]\n"
 		"       wardmq --test-config -c FILE\n"
 		"       wardmq --config-doc\n"
 		"\n"
@@ -23,6 +24,10 @@ static void usage(FILE *out)
 		"                          off unless a listener sets allow_anonymous true.\n"
 		"  -p, --port PORT         listen on PORT instead of the configured listeners\n"
 		"                          (127.0.0.1 without a file, all interfaces with one).\n"
+		"      --db FILE           keep sessions, queued and retained messages in the\n"
+		"                          SQLite database FILE (sets persistence true and\n"
+		"                          persistence_file FILE; durability as configured,\n"
+		"                          strict by default).\n"
 		"  -v, --verbose           log everything (log_level debug).\n"
 		"  -d, --daemon            run in the background.\n"
 		"      --test-config       check the configuration file and exit: 0 if valid,\n"
@@ -49,7 +54,7 @@ static int parse_port(const char *s, uint16_t *out)
 
 int main(int argc, char **argv)
 {
-	const char *file = NULL;
+	const char *file = NULL, *db = NULL;
 	bool test_config = false, verbose = false, daemonize = false, have_port = false;
 	uint16_t port = 0;
 	char err[1024];
@@ -67,6 +72,8 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			have_port = true;
+		} else if (!strcmp(a, "--db") && i + 1 < argc) {
+			db = argv[++i];
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			verbose = true;
 		} else if (!strcmp(a, "-d") || !strcmp(a, "--daemon")) {
@@ -114,6 +121,19 @@ int main(int argc, char **argv)
 	}
 	if (verbose)
 		cfg.log_level = WMQ_LOG_DEBUG;
+	if (db) {
+		char *copy = wmq_strdup(db);
+		if (!copy) {
+			fprintf(stderr, "wardmq: out of memory\n");
+			wmq_config_cleanup(&cfg);
+			return 1;
+		}
+		wmq_free(cfg.persistence_file);
+		cfg.persistence_file = copy;
+		cfg.persistence = true;
+		if (cfg.durability == WMQ_DURABILITY_NONE)
+			cfg.durability = WMQ_DURABILITY_STRICT;
+	}
 	if (wmq_broker_new(&cfg, &b) != WMQ_OK) {
 		fprintf(stderr, "wardmq: cannot initialise the broker\n");
 		wmq_config_cleanup(&cfg);

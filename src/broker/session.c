@@ -134,6 +134,7 @@ void wmq_session_end(struct wmq_broker *b, struct wmq_session *s)
 	(void)wmq_hmap_del(&b->sessions, s->client_id, s->cid_len);
 	offline_del(b, s);
 	publish_pending_will(b, s);
+	wmq_persist_session_del(b, s); /* cascades to subscriptions and queue */
 	while ((e = wmq_hmap_next(&s->subs, &it)) != NULL)
 		sub_free(b, e->val);
 	wmq_hmap_cleanup(&s->subs);
@@ -158,6 +159,20 @@ void wmq_session_detach(struct wmq_broker *b, struct wmq_session *s, uint64_t no
 			       : now + (uint64_t)s->expiry_interval * 1000u;
 	if (s->expire_at || s->will)
 		offline_add(b, s);
+	wmq_persist_session(b, s); /* expiry deadline and delayed will */
+}
+
+void wmq_session_set_offline(struct wmq_broker *b, struct wmq_session *s)
+{
+	if (s->expire_at || s->will)
+		offline_add(b, s);
+}
+
+void wmq_session_load_qent(struct wmq_session *s, struct wmq_qent *e)
+{
+	qlist_push(e->state == WMQ_Q_QUEUED ? &s->queue : &s->inflight, e);
+	if (e->seq > s->next_seq)
+		s->next_seq = e->seq;
 }
 
 void wmq_session_housekeeping(struct wmq_broker *b, uint64_t now)
@@ -165,8 +180,10 @@ void wmq_session_housekeeping(struct wmq_broker *b, uint64_t now)
 	struct wmq_session *s = b->offline_head;
 	while (s) {
 		struct wmq_session *next = s->off_next;
-		if (s->will && now >= s->will_at)
+		if (s->will && now >= s->will_at) {
 			publish_pending_will(b, s);
+			wmq_persist_session(b, s); /* the will is gone */
+		}
 		if (s->expire_at && now >= s->expire_at) {
 			WMQ_LOG(&b->log, WMQ_LOG_INFO, "session %s expired", s->client_id);
 			wmq_session_end(b, s);
@@ -205,6 +222,8 @@ void wmq_session_free_all(struct wmq_broker *b)
 	while ((e = wmq_hmap_next(&b->sessions, &it)) != NULL)
 		all[n++] = e->val;
 	for (size_t i = 0; i < n; i++) {
+		/* Process exit, not session end: keep the stored copy. */
+		all[i]->stored = false;
 		/* Shutdown keeps wills unsent: the sessions would survive a
 		 * restart with persistence, and without it they end anyway. */
 		wmq_msg_unref(all[i]->will);
@@ -298,9 +317,12 @@ static bool send_publish(struct wmq_broker *b, struct wmq_client *c, struct wmq_
 			p->props.present |= WMQ_PROP_BIT(WMQ_PROP_MESSAGE_EXPIRY);
 			p->props.message_expiry = left;
 		}
-		/* Size with the full topic and an alias: an upper bound. */
-		p->props.present |= WMQ_PROP_BIT(WMQ_PROP_TOPIC_ALIAS);
-		p->props.topic_alias = 1;
+		/* Size with the full topic (and an alias if the client takes
+		 * aliases): an upper bound of what is sent. */
+		if (c->peer_alias_max) {
+			p->props.present |= WMQ_PROP_BIT(WMQ_PROP_TOPIC_ALIAS);
+			p->props.topic_alias = 1;
+		}
 		size_t worst = wmq_mqtt_encoded_len(c->version, &pkt);
 		p->props.present &= ~WMQ_PROP_BIT(WMQ_PROP_TOPIC_ALIAS);
 		if (worst > c->peer_max_packet) {
@@ -370,6 +392,7 @@ void wmq_session_pump(struct wmq_broker *b, struct wmq_session *s)
 		(void)wmq_msg_expiry_left(e->msg, now, &expired);
 		if (expired) {
 			qlist_unlink(&s->queue, e);
+			wmq_persist_qdel(b, s, e);
 			qent_free(e);
 			continue;
 		}
@@ -378,6 +401,7 @@ void wmq_session_pump(struct wmq_broker *b, struct wmq_session *s)
 		qlist_unlink(&s->queue, e);
 		if (e->qos == 0) {
 			(void)send_publish(b, c, e->msg, 0, e->retain, 0, e->ids, e->nids, false, now);
+			wmq_persist_qdel(b, s, e);
 			qent_free(e);
 			continue;
 		}
@@ -385,10 +409,12 @@ void wmq_session_pump(struct wmq_broker *b, struct wmq_session *s)
 		e->state = e->qos == 1 ? WMQ_Q_WAIT_PUBACK : WMQ_Q_WAIT_PUBREC;
 		if (!send_publish(b, c, e->msg, e->qos, e->retain, e->pid, e->ids, e->nids, false,
 				  now)) {
+			wmq_persist_qdel(b, s, e);
 			qent_free(e); /* dropped as if delivered */
 			continue;
 		}
 		qlist_push(&s->inflight, e);
+		wmq_persist_qstate(b, s, e);
 	}
 }
 
@@ -413,6 +439,7 @@ void wmq_session_resend(struct wmq_broker *b, struct wmq_session *s)
 		} else if (!send_publish(b, c, e->msg, e->qos, e->retain, e->pid, e->ids, e->nids,
 					 true, now)) {
 			qlist_unlink(&s->inflight, e);
+			wmq_persist_qdel(b, s, e);
 			qent_free(e);
 		}
 		e = next;
@@ -443,6 +470,7 @@ bool wmq_session_ack(struct wmq_broker *b, struct wmq_session *s, uint8_t type, 
 			pkt.type = WMQ_PUBREL;
 			pkt.u.ack.packet_id = pid;
 			e->state = WMQ_Q_WAIT_PUBCOMP;
+			wmq_persist_qstate(b, s, e);
 			if (s->client && wmq_client_send(s->client, &pkt) != WMQ_OK)
 				wmq_client_close(s->client, WMQ_RC_SERVER_BUSY, "output buffer overflow");
 			return true;
@@ -457,6 +485,7 @@ bool wmq_session_ack(struct wmq_broker *b, struct wmq_session *s, uint8_t type, 
 		return false;
 	}
 	qlist_unlink(&s->inflight, e);
+	wmq_persist_qdel(b, s, e);
 	qent_free(e);
 	wmq_session_pump(b, s);
 	return true;
@@ -509,12 +538,13 @@ void wmq_session_deliver(struct wmq_broker *b, struct wmq_session *s, struct wmq
 	if (nids)
 		memcpy(e->ids, ids, (size_t)nids * sizeof *ids);
 	qlist_push(&s->queue, e);
+	wmq_persist_enqueue(b, s, e);
 	if (online)
 		wmq_session_pump(b, s);
 }
 
-wmq_err wmq_session_subscribe(struct wmq_broker *b, struct wmq_session *s, struct wmq_bytes filter,
-			      const struct wmq_subopts *o, uint32_t sub_id, bool *existed)
+static wmq_err subscribe(struct wmq_broker *b, struct wmq_session *s, struct wmq_bytes filter,
+			 const struct wmq_subopts *o, uint32_t sub_id, bool *existed, bool persist)
 {
 	struct wmq_sub *sub = wmq_hmap_get(&s->subs, filter.p, filter.len);
 	if (sub) {
@@ -522,6 +552,8 @@ wmq_err wmq_session_subscribe(struct wmq_broker *b, struct wmq_session *s, struc
 		*existed = true;
 		sub->opts = *o;
 		sub->sub_id = sub_id;
+		if (persist)
+			wmq_persist_sub(b, s, sub);
 		return WMQ_OK;
 	}
 	*existed = false;
@@ -544,7 +576,22 @@ wmq_err wmq_session_subscribe(struct wmq_broker *b, struct wmq_session *s, struc
 		wmq_free(sub);
 		return rc;
 	}
+	if (persist)
+		wmq_persist_sub(b, s, sub);
 	return WMQ_OK;
+}
+
+wmq_err wmq_session_subscribe(struct wmq_broker *b, struct wmq_session *s, struct wmq_bytes filter,
+			      const struct wmq_subopts *o, uint32_t sub_id, bool *existed)
+{
+	return subscribe(b, s, filter, o, sub_id, existed, true);
+}
+
+wmq_err wmq_session_subscribe_loaded(struct wmq_broker *b, struct wmq_session *s,
+				     struct wmq_bytes filter, const struct wmq_subopts *o,
+				     uint32_t sub_id, bool *existed)
+{
+	return subscribe(b, s, filter, o, sub_id, existed, false);
 }
 
 bool wmq_session_unsubscribe(struct wmq_broker *b, struct wmq_session *s, struct wmq_bytes filter)
@@ -552,6 +599,7 @@ bool wmq_session_unsubscribe(struct wmq_broker *b, struct wmq_session *s, struct
 	struct wmq_sub *sub = wmq_hmap_del(&s->subs, filter.p, filter.len);
 	if (!sub)
 		return false;
+	wmq_persist_sub_del(b, s, sub);
 	sub_free(b, sub);
 	return true;
 }

@@ -93,7 +93,10 @@ static const struct prop_def defs[64] = {
 	[WMQ_PROP_TOPIC_ALIAS_MAX] = {K_U16, R_ANY, OFF(topic_alias_max),
 				      W(WMQ_CONNECT) | W(WMQ_CONNACK)},
 	/* §3.3.2.3.4: a Topic Alias of 0 is not permitted */
-	[WMQ_PROP_TOPIC_ALIAS] = {K_U16, R_NONZERO, OFF(topic_alias), W(WMQ_PUBLISH)},
+	/* 0 is invalid, but the receiver answers it with 0x94 Topic Alias
+	 * invalid (MQTT 5.0 §3.3.2.3.4), not 0x82: the packet handler checks it
+	 * together with the Topic Alias Maximum. */
+	[WMQ_PROP_TOPIC_ALIAS] = {K_U16, R_ANY, OFF(topic_alias), W(WMQ_PUBLISH)},
 	/* §3.2.2.3.4: a Maximum QoS other than 0 or 1 is a Protocol Error */
 	[WMQ_PROP_MAX_QOS] = {K_BYTE, R_BOOL, OFF(max_qos), W(WMQ_CONNACK)},
 	[WMQ_PROP_RETAIN_AVAILABLE] = {K_BYTE, R_BOOL, OFF(retain_available), W(WMQ_CONNACK)},
@@ -283,6 +286,11 @@ wmq_err wmq_props_decode(struct wmq_rd *r, int ptype, bool from_server, struct w
 			break;
 		}
 	}
+	/* §3.1.2.11.10, §3.15.2.2.3: Authentication Data without an
+	 * Authentication Method is a Protocol Error */
+	if ((ptype == WMQ_CONNECT || ptype == WMQ_AUTH) &&
+	    wmq_props_has(out, WMQ_PROP_AUTH_DATA) && !wmq_props_has(out, WMQ_PROP_AUTH_METHOD))
+		WMQ_PROTO(rc_out);
 	return WMQ_OK;
 }
 

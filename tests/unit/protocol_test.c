@@ -808,7 +808,6 @@ TEST(publish_errors)
 	/* QoS 1 without room for the packet id */
 	expect_fail(WMQ_V311, false, "32 04 00 01 61 00", WMQ_ERR_MALFORMED, 0x81);
 	/* v5 topic alias 0 */
-	expect_fail(WMQ_V5, false, "30 07 00 01 61 03 23 00 00", WMQ_ERR_PROTOCOL, 0x82);
 	/* v5 a single subscription identifier from the client */
 	expect_fail(WMQ_V5, false, "30 06 00 01 61 02 0b 01", WMQ_ERR_PROTOCOL, 0x82);
 	expect_ok(WMQ_V5, true, "30 06 00 01 61 02 0b 01");
@@ -1382,7 +1381,7 @@ TEST(props_every_id_right_and_wrong_packet)
 		{0x12, "00 01 61", WMQ_CONNACK, WMQ_CONNECT},
 		{0x13, "00 0a", WMQ_CONNACK, WMQ_CONNECT},
 		{0x15, "00 01 61", WMQ_AUTH, WMQ_PUBLISH},
-		{0x16, "00 01 ff", WMQ_CONNECT, WMQ_PTYPE_WILL},
+		{0x16, "00 01 ff", WMQ_CONNACK, WMQ_PTYPE_WILL},
 		{0x17, "01", WMQ_CONNECT, WMQ_CONNACK},
 		{0x18, "00 00 00 05", WMQ_PTYPE_WILL, WMQ_CONNECT},
 		{0x19, "01", WMQ_CONNECT, WMQ_PTYPE_WILL},
@@ -1526,10 +1525,11 @@ TEST(props_value_ranges)
 		{"05 27 00 00 00 00", WMQ_CONNECT}, /* maximum packet size 0 */
 		{"02 0b 00", WMQ_SUBSCRIBE},       /* subscription identifier 0 */
 		{"03 0b 80 00", WMQ_PUBLISH},      /* ... also written long */
-		{"03 23 00 00", WMQ_PUBLISH},      /* topic alias 0 */
 		{"06 08 00 03 61 2f 2b", WMQ_PUBLISH}, /* [MQTT-3.3.2-14] wildcard */
 		{"04 08 00 01 23", WMQ_PTYPE_WILL},    /* response topic "#" */
 		{"03 08 00 00", WMQ_PUBLISH},          /* empty response topic */
+		{"04 16 00 01 61", WMQ_CONNECT},       /* auth data without method */
+		{"04 16 00 01 61", WMQ_AUTH},
 	};
 	for (size_t i = 0; i < WMQ_ARRAY_LEN(bad); i++) {
 		struct vec v;
@@ -1545,6 +1545,8 @@ TEST(props_value_ranges)
 		int ptype;
 	} good[] = {
 		{"02 01 00", WMQ_PUBLISH},
+		/* topic alias 0 decodes: the broker answers it with 0x94 */
+		{"03 23 00 00", WMQ_PUBLISH},
 		{"02 24 00", WMQ_CONNACK},
 		{"03 21 ff ff", WMQ_CONNACK},
 		{"05 0b ff ff ff 7f", WMQ_SUBSCRIBE}, /* 268435455 */
@@ -1552,6 +1554,8 @@ TEST(props_value_ranges)
 		{"03 23 ff ff", WMQ_PUBLISH},
 		{"03 13 00 00", WMQ_CONNACK}, /* server keep alive 0 */
 		{"05 02 00 00 00 00", WMQ_PUBLISH},
+		{"08 15 00 01 6d 16 00 01 61", WMQ_AUTH},
+		{"08 16 00 01 61 15 00 01 6d", WMQ_CONNECT}, /* order does not matter */
 	};
 	for (size_t i = 0; i < WMQ_ARRAY_LEN(good); i++) {
 		struct vec v;
