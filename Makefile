@@ -25,7 +25,7 @@ deps:
 
 run: all
 	@mkdir -p var
-	$(BUILD)/bin/wardmq $(ARGS)
+	$(BUILD)/bin/wardmq --db var/wardmq.db $(ARGS)
 
 $(ASAN_BUILD)/bin/wardmq: FORCE
 	@scripts/deps.sh test

@@ -184,14 +184,16 @@ const struct wmq_opt wmq_config_options[] = {
 	{"durability", WMQ_OPT_ENUM, WMQ_SCOPE_GLOBAL, 0, WMQ_GROUP_PERSISTENCE,
 	 0, 0, 1, durability_words, "strict", G(durability), NOL, NULL,
 	 "When persisted state reaches the disk. `strict`: an acknowledgement that promises "
-	 "durability (PUBACK/PUBREC for a message queued for an offline persistent session) is sent "
-	 "only after the transaction holding the message has committed. `batched`: writes are "
-	 "committed every `durability_interval` and acknowledgements do not wait, so a crash can lose "
-	 "the last interval. `none`: no synchronous writes at all (tests, throwaway brokers)."},
+	 "durability (PUBACK/PUBREC for a message queued for a persistent session or retained) is "
+	 "sent only after the transaction holding the message has committed; commits start as soon "
+	 "as there is work and group everything that arrived meanwhile. `batched`: acknowledgements "
+	 "do not wait and writes are committed every `durability_interval`, so a crash can lose the "
+	 "last interval. `none`: no store at all, everything is kept in memory only (as with "
+	 "`persistence false`)."},
 	{"durability_interval", WMQ_OPT_MILLIS, WMQ_SCOPE_GLOBAL, 0, WMQ_GROUP_PERSISTENCE,
 	 1, 10000, 1, NULL, "10", G(durability_interval_ms), NOL, NULL,
-	 "Milliseconds between group commits of queued store writes (in every durability mode; in "
-	 "`strict` mode acknowledgements wait for the next commit)."},
+	 "Milliseconds between group commits in `batched` mode. `strict` does not wait: a commit "
+	 "starts as soon as there is work, and what arrives during it goes into the next one."},
 
 	/* ---- logging ---- */
 	{"log_level", WMQ_OPT_ENUM, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_LOGGING,
