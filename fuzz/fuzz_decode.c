@@ -15,8 +15,9 @@
  *     items;
  *   - re-encoding (properties forwarded as raw blocks) writes exactly
  *     wmq_mqtt_encoded_len() bytes, decodes again, and re-encodes to the same
- *     bytes; when no block has user properties or subscription ids, the same
- *     holds encoding from the parsed fields instead of the raw block;
+ *     bytes; the same holds encoding from the parsed fields (user properties
+ *     and subscription ids through the |user| / |sub_ids| arrays) instead of
+ *     the raw block; SUBSCRIBE entries re-encode to the same bytes;
  *   - wmq_props_filter() output is a valid block for the same packet type.
  * Each packet body is copied to a heap buffer of its exact size so ASan sees
  * any read past it. */
@@ -126,19 +127,30 @@ static void check_props(const struct wmq_props *p, int ptype, bool from_server, 
 	wmq_free(buf);
 }
 
-static void check_entries(const struct wmq_pkt *pkt)
+static void check_entries(uint8_t ver, const struct wmq_pkt *pkt)
 {
 	size_t pos = 0, n = 0;
 	struct wmq_bytes f;
 	if (pkt->type == WMQ_SUBSCRIBE) {
 		struct wmq_subopts o;
+		/* re-encoding every entry gives back the same bytes */
+		size_t cap = pkt->u.subscribe.entries.len;
+		uint8_t *buf = wmq_malloc(cap ? cap : 1);
+		CHECK(buf != NULL);
+		struct wmq_wr w = wmq_wr_make(buf, cap);
 		while (n <= pkt->u.subscribe.entries.len &&
 		       wmq_subscribe_next(&pkt->u.subscribe, &pos, &f, &o)) {
 			CHECK(o.qos < 3 && o.retain_handling < 3);
+			if (ver != WMQ_V5)
+				CHECK(!o.no_local && !o.retain_as_published && !o.retain_handling);
 			(void)wmq_topic_filter_valid(f);
+			wmq_subscribe_entry_encode(&w, ver, f, &o);
 			n++;
 		}
 		CHECK(n == pkt->u.subscribe.count && n > 0);
+		CHECK(wmq_wr_finish(&w) == WMQ_OK && w.pos == cap);
+		CHECK(memcmp(buf, pkt->u.subscribe.entries.p, cap) == 0);
+		wmq_free(buf);
 	} else if (pkt->type == WMQ_UNSUBSCRIBE) {
 		while (n <= pkt->u.unsubscribe.entries.len &&
 		       wmq_unsubscribe_next(&pkt->u.unsubscribe, &pos, &f)) {
@@ -175,37 +187,59 @@ static uint8_t *reencode(uint8_t ver, bool from_server, const struct wmq_pkt *pk
 	return buf;
 }
 
+#define MAX_ARR 64
+
+/* Arrays for the fields form of one property block. */
+struct arrays {
+	struct wmq_user_prop up[MAX_ARR];
+	uint32_t ids[MAX_ARR];
+};
+
+/* Rewrite decoded |p| into an encodable form: raw only, or fields with the
+ * user properties and subscription ids copied into |a|. False when there are
+ * too many of them for |a|. */
+static bool to_form(struct wmq_props *p, bool fields, struct arrays *a)
+{
+	if (!fields) {
+		struct wmq_bytes raw = p->raw;
+		memset(p, 0, sizeof *p);
+		p->raw = raw;
+		return true;
+	}
+	if (p->n_user > MAX_ARR || p->n_sub_ids > MAX_ARR)
+		return false;
+	size_t pos = 0, n = 0;
+	while (n < p->n_user && wmq_props_next_user(p, &pos, &a->up[n].key, &a->up[n].value))
+		n++;
+	CHECK(n == p->n_user);
+	pos = 0;
+	n = 0;
+	while (n < p->n_sub_ids && wmq_props_next_sub_id(p, &pos, &a->ids[n]))
+		n++;
+	CHECK(n == p->n_sub_ids);
+	p->user = p->n_user ? a->up : NULL;
+	p->sub_ids = p->n_sub_ids ? a->ids : NULL;
+	p->raw = (struct wmq_bytes){NULL, 0};
+	return true;
+}
+
 /* Encode twice through decode and compare: encode(decode(encode(x))) ==
  * encode(x). |fields| selects the fields form, otherwise the raw form. */
 static void check_roundtrip(uint8_t ver, bool from_server, const struct wmq_pkt *orig, bool fields)
 {
+	struct arrays arr[2][2]; /* [pass][block] */
 	struct wmq_pkt a = *orig, b, c;
 	struct blocks bl;
 	blocks_of(&a, &bl);
-	for (size_t i = 0; i < bl.n; i++) {
-		struct wmq_props *p = bl.p[i];
-		if (fields) {
-			p->raw = (struct wmq_bytes){NULL, 0};
-		} else {
-			struct wmq_bytes raw = p->raw;
-			memset(p, 0, sizeof *p);
-			p->raw = raw;
-		}
-	}
+	for (size_t i = 0; i < bl.n; i++)
+		if (!to_form(bl.p[i], fields, &arr[0][i]))
+			return;
 	size_t l1, l2;
 	uint8_t *e1 = reencode(ver, from_server, &a, &b, &l1);
 	/* same form again from the decoded copy */
 	blocks_of(&b, &bl);
-	for (size_t i = 0; i < bl.n; i++) {
-		struct wmq_props *p = bl.p[i];
-		if (fields) {
-			p->raw = (struct wmq_bytes){NULL, 0};
-		} else {
-			struct wmq_bytes raw = p->raw;
-			memset(p, 0, sizeof *p);
-			p->raw = raw;
-		}
-	}
+	for (size_t i = 0; i < bl.n; i++)
+		CHECK(to_form(bl.p[i], fields, &arr[1][i]));
 	uint8_t *e2 = reencode(ver, from_server, &b, &c, &l2);
 	CHECK(l1 == l2 && memcmp(e1, e2, l1) == 0);
 	/* the properties survived */
@@ -226,18 +260,15 @@ static void check_roundtrip(uint8_t ver, bool from_server, const struct wmq_pkt 
 static void check_packet(uint8_t ver, bool from_server, struct wmq_pkt *pkt, uint64_t drop)
 {
 	struct blocks bl;
-	bool counted = false;
-	check_entries(pkt);
+	uint8_t enc_ver = pkt->type == WMQ_CONNECT ? pkt->u.connect.version : ver;
+	check_entries(enc_ver, pkt);
 	blocks_of(pkt, &bl);
 	for (size_t i = 0; i < bl.n; i++) {
 		bool fs = pkt->type == WMQ_CONNECT ? false : from_server;
 		check_props(bl.p[i], bl.ptype[i], fs, drop);
-		counted |= bl.p[i]->n_user > 0 || bl.p[i]->n_sub_ids > 0;
 	}
-	uint8_t enc_ver = pkt->type == WMQ_CONNECT ? pkt->u.connect.version : ver;
 	check_roundtrip(enc_ver, from_server, pkt, false);
-	if (!counted)
-		check_roundtrip(enc_ver, from_server, pkt, true);
+	check_roundtrip(enc_ver, from_server, pkt, true);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

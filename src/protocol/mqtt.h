@@ -12,6 +12,21 @@
  * (reason 0x81) or WMQ_ERR_PROTOCOL (reason 0x82); *rc_out says which reason
  * code a DISCONNECT/CONNACK should carry (it may be more specific, e.g. 0x84
  * unsupported protocol version, 0x85 client identifier not valid).
+ * The codec returns exactly these combinations:
+ *   WMQ_ERR_MALFORMED + 0x81: the bytes do not parse (truncation, bad UTF-8,
+ *     reserved bits/flags, unknown property id or one not valid for the
+ *     packet type, trailing bytes, QoS 3, DUP on QoS 0, ...);
+ *   WMQ_ERR_PROTOCOL + 0x82: the packet parses but carries a value the
+ *     protocol forbids (duplicate property, value out of range, packet id 0,
+ *     a reason code the packet may not carry, wildcard in a Topic Name, no
+ *     SUBSCRIBE/UNSUBSCRIBE entries, a packet the sender may not send, ...);
+ *   WMQ_ERR_PROTOCOL + 0x84: CONNECT with an unknown protocol name or a
+ *     level that does not go with it (answer with CONNACK 0x84 / 3.1.1
+ *     return code 1);
+ *   WMQ_ERR_PROTOCOL + 0x85: 3.1.1 CONNECT with an empty client id and
+ *     clean session 0 [MQTT-3.1.3-8] (CONNACK return code 2);
+ *   WMQ_ERR_PROTOCOL + 0x83: more than 65535 entries, user properties or
+ *     subscription identifiers (our 16-bit counters).
  *
  * Encoding: wmq_mqtt_encode() writes one whole packet (fixed header included)
  * into a wmq_wr; wmq_mqtt_encoded_len() gives its exact size first. Fields the
@@ -157,9 +172,16 @@ struct wmq_user_prop {
  *
  * Encoding: set |present| bits and values; user properties come from
  * |user|[0..n_user) and subscription identifiers from |sub_ids|[0..n_sub_ids)
- * (their present bits are ignored); |raw| bytes, if non-empty, are appended
- * verbatim after them (a pre-encoded block, e.g. a forwarded message's
- * properties). Zero-initialise for "no properties". */
+ * (their present bits are ignored; a NULL array encodes nothing whatever
+ * the count); |raw| bytes, if non-empty, are appended verbatim after them (a
+ * pre-encoded block, e.g. a forwarded message's properties). Order on the
+ * wire: present properties by ascending id, subscription ids, user
+ * properties, raw. Zero-initialise for "no properties".
+ *
+ * A decoded block is not re-encodable as it is (present bits and raw would
+ * both be written). Either keep only |raw| (present = n_user = n_sub_ids =
+ * 0: byte-exact forward) or clear |raw| (encode from the fields; user
+ * properties and subscription ids are then lost unless arrays are set). */
 struct wmq_props {
 	uint64_t present;
 	uint8_t payload_format;
@@ -201,8 +223,9 @@ static inline bool wmq_props_has(const struct wmq_props *p, enum wmq_prop_id id)
 	return (p->present & WMQ_PROP_BIT(id)) != 0;
 }
 
-/* Iterate user properties of a decoded block. |*pos| starts at 0. Returns
- * true and fills k/v while there are more. */
+/* Iterate user properties of a decoded block (walks |raw|; the |user| array
+ * is not consulted). |*pos| starts at 0. Returns true and fills k/v while
+ * there are more. */
 bool wmq_props_next_user(const struct wmq_props *p, size_t *pos, struct wmq_bytes *k,
 			 struct wmq_bytes *v);
 /* Iterate subscription identifiers of a decoded block (same protocol). */
@@ -214,8 +237,12 @@ bool wmq_props_next_sub_id(const struct wmq_props *p, size_t *pos, uint32_t *id)
  * subscription ids when |ptype| is PUBLISH and |from_server|), value ranges
  * (payload format 0/1, request_* 0/1, max_qos 0/1, *_available 0/1,
  * receive_max != 0, max_packet_size != 0, sub_id 1..268435455, topic_alias
- * != 0), UTF-8 validity of string properties. MALFORMED or PROTOCOL on
- * violation (rc in *rc_out). */
+ * != 0, response_topic a valid Topic Name [MQTT-3.3.2-14], auth_data only
+ * with auth_method in CONNECT and AUTH), UTF-8 validity of string
+ * properties. MALFORMED (unknown id, id not valid for |ptype|, bad value
+ * encoding, block longer than |r|) or PROTOCOL (duplicate, range) on
+ * violation (rc in *rc_out). |out| is zeroed first; |r| is advanced past
+ * the block on success. */
 WMQ_MUST_USE wmq_err wmq_props_decode(struct wmq_rd *r, int ptype, bool from_server,
 				      struct wmq_props *out, uint8_t *rc_out);
 /* Encoded size of the block, length prefix excluded. */
@@ -225,7 +252,9 @@ void wmq_props_encode(struct wmq_wr *w, const struct wmq_props *p);
 /* Copy the properties in |raw| (a decoded block body) to |w| leaving out
  * those whose id bit is set in |drop_mask|; no length prefix is written.
  * Used to forward a PUBLISH without its topic alias and subscription ids.
- * Returns the number of bytes that were (or would be) written. */
+ * Returns the number of bytes that were (or would be) written; |w| may be
+ * NULL to only compute that size. Stops at the first property that does not
+ * parse (never the case for a block from wmq_props_decode). */
 size_t wmq_props_filter(struct wmq_bytes raw, uint64_t drop_mask, struct wmq_wr *w);
 
 /* ---- packets ---------------------------------------------------------- */
@@ -331,9 +360,10 @@ struct wmq_pkt {
 };
 
 /* Iterate SUBSCRIBE entries. |*pos| starts at 0. The filter is UTF-8
- * validated at decode time already; options are validated too
- * ([MQTT-3.8.3-4]/[MQTT-3-8.3-5]: reserved bits 0, retain handling != 3,
- * QoS != 3). */
+ * validated at decode time already; options are validated too: reserved
+ * bits 0 (v5 [MQTT-3.8.3-5], 3.1.1 [MQTT-3-8.3-4]: Malformed), QoS != 3 and
+ * retain handling != 3 (v5: Protocol Error per §3.8.3.1; 3.1.1 QoS 3:
+ * Malformed), no No Local on a "$share/" filter (v5 [MQTT-3.8.3-4]). */
 bool wmq_subscribe_next(const struct wmq_subscribe *s, size_t *pos, struct wmq_bytes *filter,
 			struct wmq_subopts *opts);
 bool wmq_unsubscribe_next(const struct wmq_unsubscribe *u, size_t *pos, struct wmq_bytes *filter);
@@ -347,12 +377,16 @@ void wmq_subscribe_entry_encode(struct wmq_wr *w, uint8_t version, struct wmq_by
  * packet occupies hdr_len + body_len bytes. WMQ_ERR_AGAIN: need more bytes
  * (never more than 5 to decide the size). WMQ_ERR_MALFORMED: bad Remaining
  * Length encoding. The size limit is the caller's to check, before it
- * buffers the body. */
+ * buffers the body. WMQ_OK only needs the fixed header: the caller still
+ * checks len >= hdr_len + body_len before decoding. Over-long (non-minimal)
+ * Remaining Length encodings are accepted, as wmq_rd_varint() does. */
 WMQ_MUST_USE wmq_err wmq_mqtt_frame(const uint8_t *p, size_t len, uint8_t *first,
 				    uint32_t *body_len, size_t *hdr_len);
 
 /* Decode one packet body. |version| is the connection's protocol version
- * (ignored for CONNECT, which carries its own). |from_server| selects the
+ * (ignored for CONNECT, which carries its own; any value other than WMQ_V5
+ * gets the 3.1.1 rules, AUTH then being a reserved type). |body| may be NULL
+ * only when |len| is 0. |from_server| selects the
  * direction rules (which packets and properties a sender may use).
  * Checks: fixed header flags [MQTT-2.1.3-1] (PUBREL/SUBSCRIBE/UNSUBSCRIBE
  * must be 0x2, others 0, PUBLISH QoS 3 malformed [MQTT-3.3.1-4], DUP with
@@ -363,17 +397,26 @@ WMQ_MUST_USE wmq_err wmq_mqtt_frame(const uint8_t *p, size_t len, uint8_t *first
  * PUBLISH topic [MQTT-3.3.2-2], no trailing bytes, and everything in
  * wmq_props_decode(). Topic filter syntax is checked by the caller with
  * wmq_topic_filter_valid() so it can answer per filter.
- * On error *rc_out holds the reason code to send. */
+ * On error *rc_out holds the reason code to send; on success it is 0 and
+ * |out| is fully initialised (fields the packet lacks are zero). */
 WMQ_MUST_USE wmq_err wmq_mqtt_decode(uint8_t version, bool from_server, uint8_t first,
 				     const uint8_t *body, size_t len, struct wmq_pkt *out,
 				     uint8_t *rc_out);
 
-/* Exact encoded size (fixed header included) of |pkt| for |version|. */
+/* Exact encoded size (fixed header included) of |pkt| for |version|; 0 when
+ * the packet cannot be encoded (unknown type, AUTH before MQTT 5). */
 size_t wmq_mqtt_encoded_len(uint8_t version, const struct wmq_pkt *pkt);
 /* Write one whole packet. PINGREQ/PINGRESP need only type. DISCONNECT and
  * AUTH in v5 use the short forms when rc == 0 and there are no properties
  * (§3.14.2.1, §3.15.2.1). PUBACK..PUBCOMP likewise (§3.4.2.1). Returns LIMIT
- * if the writer overflowed. */
+ * if the writer overflowed (also for strings over 65535 bytes or a Remaining
+ * Length over 268435455), INVAL for a packet the version cannot carry.
+ * pkt->flags is ignored: PUBLISH flags come from qos/dup/retain, the others
+ * are fixed. CONNECT is written for |version| (protocol name "MQIsdp" for
+ * WMQ_V31, "MQTT" otherwise, level = |version|); connect.version and
+ * proto_name are not used, and the flag byte follows will/will_qos/
+ * will_retain/has_username/has_password/clean. No field is validated:
+ * encoding is the sender's responsibility. */
 WMQ_MUST_USE wmq_err wmq_mqtt_encode(struct wmq_wr *w, uint8_t version, const struct wmq_pkt *pkt);
 
 /* ---- topics ----------------------------------------------------------- */
@@ -387,10 +430,14 @@ bool wmq_topic_name_valid(struct wmq_bytes t);
  * and has no '+', '#' or '/' and filter is valid [MQTT-4.8.2-1/2]. */
 bool wmq_topic_filter_valid(struct wmq_bytes f);
 /* Does |filter| (plain, not $share) match |name|? Wildcards at the first
- * level do not match names beginning with '$' [MQTT-4.7.2-1]. */
+ * level do not match names beginning with '$' [MQTT-4.7.2-1]. An empty
+ * filter or name matches nothing; a '#' that is not the last level never
+ * matches. O(length), no recursion. */
 bool wmq_topic_match(struct wmq_bytes filter, struct wmq_bytes name);
 /* Split "$share/group/filter". Returns true and fills group and filter if
- * |f| is a shared subscription, false otherwise (outputs untouched). */
+ * |f| is a shared subscription, false otherwise (outputs untouched). True
+ * means only the shape "$share/" .. '/' ..: the group may be empty and the
+ * filter invalid; wmq_topic_filter_valid() says whether it is acceptable. */
 bool wmq_topic_shared_split(struct wmq_bytes f, struct wmq_bytes *group, struct wmq_bytes *filter);
 /* Number of levels in a topic or filter ("a/b" = 2, "" = 1, "/" = 2). */
 size_t wmq_topic_levels(struct wmq_bytes t);
