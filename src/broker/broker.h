@@ -82,6 +82,30 @@ void wmq_msg_unref(struct wmq_msg *m); /* NULL-safe */
 uint32_t wmq_msg_expiry_left(const struct wmq_msg *m, uint64_t now_ms, bool *expired);
 size_t wmq_msg_size(const struct wmq_msg *m);
 
+/* ---- topic trie nodes (tnode.c) ----------------------------------------- */
+
+/* What the subscription trie and the retained trie share. Embedded as the
+ * first member of their nodes; the children map points at the embedding
+ * node. */
+struct wmq_tnode {
+	struct wmq_tnode *parent;
+	char *level; /* owned; "" for the root */
+	size_t level_len;
+	struct wmq_hmap children; /* level -> embedding node */
+};
+
+WMQ_MUST_USE wmq_err wmq_tnode_init(struct wmq_tnode *n, struct wmq_tnode *parent,
+				    struct wmq_bytes level);
+void wmq_tnode_cleanup(struct wmq_tnode *n);
+/* The embedding node of child |level|, or NULL. */
+void *wmq_tnode_child(const struct wmq_tnode *n, struct wmq_bytes level);
+/* Index |child| (whose parent is set) in its parent under its level. */
+WMQ_MUST_USE wmq_err wmq_tnode_attach(struct wmq_tnode *child, void *owner);
+void wmq_tnode_detach(struct wmq_tnode *child);
+/* Split the first level off |rest|; returns true if another level follows
+ * ("a/" has the levels "a" and ""). */
+bool wmq_topic_split_first(struct wmq_bytes rest, struct wmq_bytes *level, struct wmq_bytes *next);
+
 /* ---- subscription trie (router.c) ------------------------------------- */
 
 struct wmq_rnode;
@@ -108,10 +132,7 @@ struct wmq_share {
 };
 
 struct wmq_rnode {
-	struct wmq_rnode *parent;
-	char *level; /* owned; "" for the root */
-	size_t level_len;
-	struct wmq_hmap children; /* level -> node, includes "+" and "#" */
+	struct wmq_tnode t; /* children include "+" and "#" */
 	struct wmq_rnode *plus, *hash; /* shortcuts into children */
 	struct wmq_sub **subs;
 	size_t nsubs, capsubs;
@@ -139,11 +160,8 @@ void wmq_router_match(struct wmq_router *r, struct wmq_bytes topic, wmq_router_f
 /* ---- retained messages (retain.c) --------------------------------------- */
 
 struct wmq_retain_node {
-	char *level;
-	size_t level_len;
-	struct wmq_hmap children;
+	struct wmq_tnode t;
 	struct wmq_msg *msg; /* retained message at exactly this topic */
-	struct wmq_retain_node *parent;
 };
 
 struct wmq_retained {

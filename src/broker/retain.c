@@ -10,16 +10,10 @@
 static struct wmq_retain_node *rnode_new(struct wmq_retain_node *parent, struct wmq_bytes level)
 {
 	struct wmq_retain_node *n = wmq_calloc(1, sizeof *n);
-	if (!n)
-		return NULL;
-	n->level = wmq_strndup((const char *)level.p, level.len);
-	if (!n->level) {
+	if (n && wmq_tnode_init(&n->t, parent ? &parent->t : NULL, level) != WMQ_OK) {
 		wmq_free(n);
-		return NULL;
+		n = NULL;
 	}
-	n->level_len = level.len;
-	n->parent = parent;
-	wmq_hmap_init(&n->children);
 	return n;
 }
 
@@ -27,11 +21,10 @@ static void rnode_free(struct wmq_retain_node *n)
 {
 	size_t it = 0;
 	struct wmq_hent *e;
-	while ((e = wmq_hmap_next(&n->children, &it)) != NULL)
+	while ((e = wmq_hmap_next(&n->t.children, &it)) != NULL)
 		rnode_free(e->val);
-	wmq_hmap_cleanup(&n->children);
 	wmq_msg_unref(n->msg);
-	wmq_free(n->level);
+	wmq_tnode_cleanup(&n->t);
 	wmq_free(n);
 }
 
@@ -52,11 +45,10 @@ void wmq_retained_cleanup(struct wmq_retained *rt)
 
 static void rprune(struct wmq_retain_node *n)
 {
-	while (n && n->parent && !n->msg && n->children.n == 0) {
-		struct wmq_retain_node *p = n->parent;
-		(void)wmq_hmap_del(&p->children, n->level, n->level_len);
-		wmq_hmap_cleanup(&n->children);
-		wmq_free(n->level);
+	while (n && n->t.parent && !n->msg && n->t.children.n == 0) {
+		struct wmq_retain_node *p = (struct wmq_retain_node *)(void *)n->t.parent;
+		wmq_tnode_detach(&n->t);
+		wmq_tnode_cleanup(&n->t);
 		wmq_free(n);
 		n = p;
 	}
@@ -69,7 +61,7 @@ wmq_err wmq_retained_set(struct wmq_retained *rt, struct wmq_msg *msg)
 	size_t pos = 0;
 	bool del = msg->payload_len == 0;
 	while (wmq_topic_next_level(topic, &pos, &level)) {
-		struct wmq_retain_node *c = wmq_hmap_get(&n->children, level.p, level.len);
+		struct wmq_retain_node *c = wmq_tnode_child(&n->t, level);
 		if (!c) {
 			if (del)
 				return WMQ_OK; /* nothing retained there */
@@ -78,7 +70,7 @@ wmq_err wmq_retained_set(struct wmq_retained *rt, struct wmq_msg *msg)
 				rprune(n);
 				WMQ_BAIL(WMQ_ERR_NOMEM);
 			}
-			if (wmq_hmap_put(&n->children, c->level, c->level_len, c) != WMQ_OK) {
+			if (wmq_tnode_attach(&c->t, c) != WMQ_OK) {
 				rnode_free(c);
 				rprune(n);
 				WMQ_BAIL(WMQ_ERR_NOMEM);
@@ -122,17 +114,18 @@ static void visit(struct rwalk *w, struct wmq_msg *m)
 	w->left--;
 }
 
-static void visit_all(struct rwalk *w, struct wmq_retain_node *n, bool skip_dollar)
+static bool is_dollar(const struct wmq_retain_node *c)
+{
+	return c->t.level_len && c->t.level[0] == '$';
+}
+
+static void visit_all(struct rwalk *w, struct wmq_retain_node *n)
 {
 	size_t it = 0;
 	struct wmq_hent *e;
 	visit(w, n->msg);
-	while (!w->stop && (e = wmq_hmap_next(&n->children, &it)) != NULL) {
-		struct wmq_retain_node *c = e->val;
-		if (skip_dollar && c->level_len && c->level[0] == '$')
-			continue;
-		visit_all(w, c, false);
-	}
+	while (!w->stop && (e = wmq_hmap_next(&n->t.children, &it)) != NULL)
+		visit_all(w, e->val);
 }
 
 static void rmatch(struct rwalk *w, struct wmq_retain_node *n, struct wmq_bytes rest, bool more,
@@ -144,10 +137,8 @@ static void rmatch(struct rwalk *w, struct wmq_retain_node *n, struct wmq_bytes 
 		visit(w, n->msg);
 		return;
 	}
-	const uint8_t *slash = rest.len ? memchr(rest.p, '/', rest.len) : NULL;
-	struct wmq_bytes level = {rest.p, slash ? (size_t)(slash - rest.p) : rest.len};
-	struct wmq_bytes next = {slash ? slash + 1 : rest.p + rest.len,
-				 slash ? rest.len - level.len - 1 : 0};
+	struct wmq_bytes level, next;
+	bool more_after = wmq_topic_split_first(rest, &level, &next);
 	if (level.len == 1 && level.p[0] == '#') {
 		/* [MQTT-4.7.1-2] '#' matches the parent level and everything
 		 * below; [MQTT-4.7.2-1] not '$' topics at the first level. */
@@ -155,28 +146,24 @@ static void rmatch(struct rwalk *w, struct wmq_retain_node *n, struct wmq_bytes 
 			visit(w, n->msg);
 		size_t it = 0;
 		struct wmq_hent *e;
-		while (!w->stop && (e = wmq_hmap_next(&n->children, &it)) != NULL) {
-			struct wmq_retain_node *c = e->val;
-			if (first && c->level_len && c->level[0] == '$')
-				continue;
-			visit_all(w, c, false);
+		while (!w->stop && (e = wmq_hmap_next(&n->t.children, &it)) != NULL) {
+			if (!(first && is_dollar(e->val)))
+				visit_all(w, e->val);
 		}
 		return;
 	}
 	if (level.len == 1 && level.p[0] == '+') {
 		size_t it = 0;
 		struct wmq_hent *e;
-		while (!w->stop && (e = wmq_hmap_next(&n->children, &it)) != NULL) {
-			struct wmq_retain_node *c = e->val;
-			if (first && c->level_len && c->level[0] == '$')
-				continue;
-			rmatch(w, c, next, slash != NULL, false);
+		while (!w->stop && (e = wmq_hmap_next(&n->t.children, &it)) != NULL) {
+			if (!(first && is_dollar(e->val)))
+				rmatch(w, e->val, next, more_after, false);
 		}
 		return;
 	}
-	struct wmq_retain_node *c = wmq_hmap_get(&n->children, level.p, level.len);
+	struct wmq_retain_node *c = wmq_tnode_child(&n->t, level);
 	if (c)
-		rmatch(w, c, next, slash != NULL, false);
+		rmatch(w, c, next, more_after, false);
 }
 
 void wmq_retained_match(struct wmq_retained *rt, struct wmq_bytes filter, size_t limit,

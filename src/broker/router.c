@@ -15,26 +15,16 @@
 static struct wmq_rnode *node_new(struct wmq_rnode *parent, struct wmq_bytes level)
 {
 	struct wmq_rnode *n = wmq_calloc(1, sizeof *n);
-	if (!n)
-		return NULL;
-	n->level = wmq_strndup((const char *)level.p, level.len);
-	if (!n->level) {
+	if (n && wmq_tnode_init(&n->t, parent ? &parent->t : NULL, level) != WMQ_OK) {
 		wmq_free(n);
-		return NULL;
+		n = NULL;
 	}
-	n->level_len = level.len;
-	n->parent = parent;
-	wmq_hmap_init(&n->children);
 	return n;
 }
 
-static void node_free(struct wmq_rnode *n)
+/* Free |n| alone (its children are gone or freed by the caller). */
+static void node_release(struct wmq_rnode *n)
 {
-	size_t it = 0;
-	struct wmq_hent *e;
-	while ((e = wmq_hmap_next(&n->children, &it)) != NULL)
-		node_free(e->val);
-	wmq_hmap_cleanup(&n->children);
 	for (size_t i = 0; i < n->nshares; i++) {
 		wmq_free(n->shares[i]->members);
 		wmq_free(n->shares[i]->group);
@@ -42,8 +32,17 @@ static void node_free(struct wmq_rnode *n)
 	}
 	wmq_free(n->shares);
 	wmq_free(n->subs);
-	wmq_free(n->level);
+	wmq_tnode_cleanup(&n->t);
 	wmq_free(n);
+}
+
+static void node_free(struct wmq_rnode *n)
+{
+	size_t it = 0;
+	struct wmq_hent *e;
+	while ((e = wmq_hmap_next(&n->t.children, &it)) != NULL)
+		node_free(e->val);
+	node_release(n);
 }
 
 wmq_err wmq_router_init(struct wmq_router *r)
@@ -64,18 +63,14 @@ void wmq_router_cleanup(struct wmq_router *r)
 /* Remove empty nodes from |n| upwards. */
 static void prune(struct wmq_rnode *n)
 {
-	while (n && n->parent && n->nsubs == 0 && n->nshares == 0 && n->children.n == 0) {
-		struct wmq_rnode *p = n->parent;
-		(void)wmq_hmap_del(&p->children, n->level, n->level_len);
+	while (n && n->t.parent && n->nsubs == 0 && n->nshares == 0 && n->t.children.n == 0) {
+		struct wmq_rnode *p = (struct wmq_rnode *)(void *)n->t.parent;
+		wmq_tnode_detach(&n->t);
 		if (p->plus == n)
 			p->plus = NULL;
 		if (p->hash == n)
 			p->hash = NULL;
-		wmq_hmap_cleanup(&n->children);
-		wmq_free(n->shares);
-		wmq_free(n->subs);
-		wmq_free(n->level);
-		wmq_free(n);
+		node_release(n);
 		n = p;
 	}
 }
@@ -105,15 +100,15 @@ wmq_err wmq_router_add(struct wmq_router *r, struct wmq_sub *sub)
 	wmq_err rc = WMQ_OK;
 
 	while (wmq_topic_next_level(filter, &pos, &level)) {
-		struct wmq_rnode *c = wmq_hmap_get(&n->children, level.p, level.len);
+		struct wmq_rnode *c = wmq_tnode_child(&n->t, level);
 		if (!c) {
 			c = node_new(n, level);
 			if (!c) {
 				rc = WMQ_ERR_NOMEM;
 				goto fail;
 			}
-			if ((rc = wmq_hmap_put(&n->children, c->level, c->level_len, c)) != WMQ_OK) {
-				node_free(c);
+			if ((rc = wmq_tnode_attach(&c->t, c)) != WMQ_OK) {
+				node_release(c);
 				goto fail;
 			}
 			if (level.len == 1 && level.p[0] == '+')
@@ -239,17 +234,15 @@ static void match(struct match_ctx *mc, struct wmq_rnode *n, struct wmq_bytes re
 	}
 	/* [MQTT-4.7.2-1] wildcards at the first level do not match '$' topics */
 	bool wild_ok = !(first && rest.len > 0 && rest.p[0] == '$');
-	const uint8_t *slash = rest.len ? memchr(rest.p, '/', rest.len) : NULL;
-	struct wmq_bytes level = {rest.p, slash ? (size_t)(slash - rest.p) : rest.len};
-	struct wmq_bytes next = {slash ? slash + 1 : rest.p + rest.len,
-				 slash ? rest.len - level.len - 1 : 0};
+	struct wmq_bytes level, next;
+	bool more_after = wmq_topic_split_first(rest, &level, &next);
 	if (n->hash && wild_ok)
 		emit(mc, n->hash);
-	struct wmq_rnode *c = wmq_hmap_get(&n->children, level.p, level.len);
+	struct wmq_rnode *c = wmq_tnode_child(&n->t, level);
 	if (c && c != n->plus && c != n->hash)
-		match(mc, c, next, slash != NULL, false);
+		match(mc, c, next, more_after, false);
 	if (n->plus && wild_ok)
-		match(mc, n->plus, next, slash != NULL, false);
+		match(mc, n->plus, next, more_after, false);
 }
 
 void wmq_router_match(struct wmq_router *r, struct wmq_bytes topic, wmq_router_fn fn, void *arg)

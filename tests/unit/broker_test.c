@@ -109,7 +109,7 @@ TEST(router_matches_like_oracle)
 		wmq_router_remove(&r, &subs[i]);
 	ASSERT_EQ(r.count, 0);
 	/* everything pruned: the root has no children left */
-	ASSERT_EQ(r.root->children.n, 0);
+	ASSERT_EQ(r.root->t.children.n, 0);
 	wmq_router_cleanup(&r);
 }
 
@@ -169,7 +169,7 @@ TEST(router_shared_round_robin)
 	}
 	for (int i = 0; i < 3; i++)
 		wmq_router_remove(&r, &m[i]);
-	ASSERT_EQ(r.root->children.n, 0);
+	ASSERT_EQ(r.root->t.children.n, 0);
 	wmq_router_cleanup(&r);
 }
 
