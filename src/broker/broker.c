@@ -64,6 +64,11 @@ wmq_err wmq_broker_new(struct wmq_config *cfg, struct wmq_broker **out)
 	wmq_hmap_init(&b->sessions);
 	wmq_authn_registry_init(&b->authn);
 	wmq_err rc;
+	b->rxbuf = wmq_malloc(WMQ_RXBUF);
+	if (!b->rxbuf) {
+		wmq_broker_free(b);
+		WMQ_BAIL(WMQ_ERR_NOMEM);
+	}
 	if ((rc = open_log(b)) != WMQ_OK || (rc = wmq_router_init(&b->router)) != WMQ_OK ||
 	    (rc = wmq_retained_init(&b->retained)) != WMQ_OK || (rc = wmq_ev_new(&b->ev)) != WMQ_OK) {
 		wmq_broker_free(b);
@@ -336,7 +341,7 @@ void wmq_broker_free(struct wmq_broker *b)
 	wmq_free(b->matches);
 	wmq_free(b->match_ids);
 	wmq_free(b->shared_picks);
-	wmq_free(b->scratch);
+	wmq_free(b->rxbuf);
 	wmq_config_cleanup(&b->cfg);
 	if (b->log_file)
 		fclose(b->log_file);

@@ -35,6 +35,8 @@
 #include "security/authn.h"
 #include "store/store.h"
 
+#define WMQ_RXBUF (64u * 1024u)
+
 struct wmq_broker;
 struct wmq_session;
 struct wmq_client;
@@ -371,8 +373,7 @@ struct wmq_broker {
 	struct wmq_client *held_clients;
 	struct wmq_ev_handle store_h;
 	bool store_failed;
-	uint8_t *scratch;           /* encode scratch */
-	size_t scratch_cap;
+	uint8_t *rxbuf;             /* WMQ_RXBUF bytes: reads of idle connections */
 };
 
 /* broker.c */

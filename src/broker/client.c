@@ -7,6 +7,7 @@
  * event loop at once, and wmq_client_free() runs after the loop turn, where
  * the will is published and the session detached (deliver.c is not
  * reentrant). Threading: the owning worker. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -944,17 +945,19 @@ static void on_packet(struct wmq_client *c, uint8_t first, const uint8_t *body, 
 	dispatch(c, &pkt);
 }
 
-static void process_input(struct wmq_client *c)
+/* Handle every complete packet in |buf|; returns the bytes consumed (the
+ * rest is an incomplete packet). */
+static size_t process_bytes(struct wmq_client *c, const uint8_t *buf, size_t len)
 {
 	struct wmq_broker *b = c->b;
 	size_t off = 0;
 	/* Bounded by the bytes in the buffer: each turn consumes a packet. */
-	while (c->state != WMQ_CL_CLOSED && off < c->conn.in.len) {
+	while (c->state != WMQ_CL_CLOSED && off < len) {
 		uint8_t first;
 		uint32_t body_len;
 		size_t hdr;
-		const uint8_t *p = c->conn.in.p + off;
-		size_t avail = c->conn.in.len - off;
+		const uint8_t *p = buf + off;
+		size_t avail = len - off;
 		wmq_err e = wmq_mqtt_frame(p, avail, &first, &body_len, &hdr);
 		if (e == WMQ_ERR_AGAIN)
 			break;
@@ -982,9 +985,39 @@ static void process_input(struct wmq_client *c)
 		on_packet(c, first, p + hdr, body_len);
 		off += hdr + body_len;
 	}
+	return off;
+}
+
+static void process_input(struct wmq_client *c)
+{
+	size_t off = process_bytes(c, c->conn.in.p, c->conn.in.len);
 	wmq_dbuf_consume(&c->conn.in, off);
+	/* An idle connection keeps no input buffer (reads go to the
+	 * broker's scratch buffer while nothing is pending). */
 	if (c->conn.in.len == 0)
-		wmq_dbuf_shrink(&c->conn.in, 16384);
+		wmq_dbuf_shrink(&c->conn.in, 0);
+}
+
+/* Fast path when nothing is pending: read into the broker's scratch buffer,
+ * handle the complete packets there, keep only a partial tail. */
+static wmq_err read_direct(struct wmq_client *c)
+{
+	struct wmq_broker *b = c->b;
+	ssize_t k;
+	int spins = 0;
+	do {
+		k = c->conn.ops->read(&c->conn, b->rxbuf, WMQ_RXBUF);
+	} while (k < 0 && errno == EINTR && ++spins < 16);
+	if (k == 0)
+		return WMQ_ERR_CLOSED;
+	if (k < 0)
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ? WMQ_OK : WMQ_ERR_IO;
+	c->conn.bytes_in += (uint64_t)k;
+	b->stats.bytes_received += (uint64_t)k;
+	size_t used = process_bytes(c, b->rxbuf, (size_t)k);
+	if (c->state != WMQ_CL_CLOSED && used < (size_t)k)
+		WMQ_TRY(wmq_dbuf_append(&c->conn.in, b->rxbuf + used, (size_t)k - used));
+	return WMQ_OK;
 }
 
 void wmq_client_on_event(struct wmq_ev_handle *h, uint32_t events)
@@ -997,11 +1030,16 @@ void wmq_client_on_event(struct wmq_ev_handle *h, uint32_t events)
 			wmq_session_pump(b, c->session);
 	}
 	if ((events & (WMQ_EV_READ | WMQ_EV_ERROR)) && c->state != WMQ_CL_CLOSED) {
-		uint64_t before = c->conn.bytes_in;
-		wmq_err e = wmq_conn_fill(&c->conn, READ_BUDGET);
-		b->stats.bytes_received += c->conn.bytes_in - before;
-		if (c->conn.in.len)
-			process_input(c);
+		wmq_err e;
+		if (c->conn.in.len == 0) {
+			e = read_direct(c);
+		} else {
+			uint64_t before = c->conn.bytes_in;
+			e = wmq_conn_fill(&c->conn, READ_BUDGET);
+			b->stats.bytes_received += c->conn.bytes_in - before;
+			if (c->conn.in.len)
+				process_input(c);
+		}
 		if (c->state == WMQ_CL_CLOSED)
 			return;
 		if (e == WMQ_ERR_CLOSED) {
