@@ -39,6 +39,14 @@ for t in "$build"/bin/replay_*; do
   count "$name" "$log/$name.out" $st
 done
 
+echo "== client tools against mosquitto (interop)"
+for t in "$root"/tests/interop/*.sh "$root"/tests/ctl/*.sh; do
+  [ -x "$t" ] || continue
+  name=$(basename "$t" .sh)
+  timeout 900 "$t" "$build" >"$log/$name.out" 2>&1; st=$?
+  count "$name" "$log/$name.out" $st
+done
+
 echo "== integration tests"
 if [ -d "$root/tests/integration" ] && ls "$root"/tests/integration/test_*.py >/dev/null 2>&1; then
   (cd "$root/tests/integration" && timeout 3000 /usr/bin/python3 -m pytest -p no:cacheprovider -q \
