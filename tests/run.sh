@@ -3,7 +3,8 @@
 # then the integration suite (pytest, real broker, real third-party clients).
 # Prints a closing "N passed, M failed" line; exit status 1 if anything failed.
 set -uo pipefail
-build=$(cd "${1:?usage: tests/run.sh BUILD_DIR}" && pwd)
+build=$(cd "${1:?usage: tests/run.sh BUILD_DIR [pytest args]}" && pwd)
+shift
 root=$(cd "$(dirname "$0")/.." && pwd)
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"

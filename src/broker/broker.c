@@ -149,6 +149,14 @@ wmq_err wmq_broker_start(struct wmq_broker *b)
 		struct wmq_listener *l = &b->listeners[i];
 		l->b = b;
 		l->cfg = b->cfg.listeners[i];
+		if (wmq_listener_is_tls(&l->cfg)) {
+			/* Refuse rather than serve plain MQTT on a port the
+			 * operator configured for TLS. */
+			WMQ_LOG(&b->log, WMQ_LOG_ERROR,
+				"%s:%d: listener %u: TLS listeners are not wired into this build yet",
+				b->cfg.path ? b->cfg.path : "config", l->cfg.line, l->cfg.port);
+			WMQ_BAIL(WMQ_ERR_INVAL);
+		}
 		if (l->cfg.protocol != WMQ_LISTENER_MQTT) {
 			WMQ_LOG(&b->log, WMQ_LOG_ERROR,
 				"%s:%d: listener %u: protocol websockets is not available in this build",

@@ -486,6 +486,55 @@ static bool valid_address(const char *s)
 	       valid_hostname(s);
 }
 
+/* Checks across the options of the last listener section, once it is
+ * complete (at the next listener line or the end of the file). Errors name
+ * the line of the listener statement. */
+static wmq_err listener_check(struct parser *p)
+{
+	if (!p->in_listener || p->cfg->n_listeners == 0)
+		return WMQ_OK;
+	const struct wmq_listener_cfg *l = &p->cfg->listeners[p->cfg->n_listeners - 1];
+	unsigned port = l->port;
+	bool ca = l->cafile || l->capath;
+	int saved = p->line;
+	p->line = l->line;
+	if (!l->certfile != !l->keyfile)
+		return perr(p, "listener %u: %s is set without %s: give both certfile and keyfile",
+			    port, l->certfile ? "certfile" : "keyfile",
+			    l->certfile ? "keyfile" : "certfile");
+	if (l->require_certificate && !ca)
+		return perr(p, "listener %u: require_certificate needs cafile or capath", port);
+	if (l->crlfile && !ca)
+		return perr(p, "listener %u: crlfile needs cafile or capath", port);
+	if (l->use_identity_as_username && !ca && !l->psk_hint)
+		return perr(p,
+			    "listener %u: use_identity_as_username needs cafile or capath (to verify "
+			    "client certificates) or psk_hint",
+			    port);
+	if (!wmq_listener_is_tls(l)) {
+		/* A TLS option on a plain listener is a mistake, not a no-op.
+		 * Defaults (as --test-config -v prints them) are fine. */
+		const char *bad = l->cafile                       ? "cafile"
+				  : l->capath                     ? "capath"
+				  : l->crlfile                    ? "crlfile"
+				  : l->ciphers                    ? "ciphers"
+				  : l->ciphers_tls13              ? "ciphers_tls1.3"
+				  : l->require_certificate        ? "require_certificate"
+				  : l->use_identity_as_username   ? "use_identity_as_username"
+				  : l->crl_disconnect             ? "crl_disconnect"
+				  : l->tls_version != WMQ_TLS_MIN_V1_2 ? "tls_version"
+				  : l->identity_source != WMQ_IDSRC_CN ? "identity_source"
+								       : NULL;
+		if (bad)
+			return perr(p,
+				    "listener %u: %s is set but the listener does not use TLS: give "
+				    "certfile and keyfile, or psk_hint",
+				    port, bad);
+	}
+	p->line = saved;
+	return WMQ_OK;
+}
+
 /* "listener PORT [ADDRESS]" (|val| is the part after the key). */
 static wmq_err do_listener(struct parser *p, const struct wmq_opt *o, char *val)
 {
@@ -526,6 +575,7 @@ static wmq_err do_listener(struct parser *p, const struct wmq_opt *o, char *val)
 				    "(same port, one of them on every interface)",
 				    port, addr ? " " : "", addr ? addr : "", l->line);
 	}
+	WMQ_TRY(listener_check(p));
 	WMQ_TRY(listener_add(p, (uint16_t)port, addr, p->line));
 	p->in_listener = true;
 	memset(p->lline, 0, sizeof p->lline);
@@ -657,6 +707,8 @@ wmq_err wmq_config_parse(const char *name, const char *text, size_t len, struct 
 			goto out;
 		pos = nl ? end + 1 : len;
 	}
+	if ((rc = listener_check(&p)) != WMQ_OK)
+		goto out;
 	if (cfg->n_listeners == 0) {
 		p.line = 0;
 		rc = listener_add(&p, 1883, NULL, 0);
@@ -809,8 +861,11 @@ size_t wmq_config_nonreloadable_changes(const struct wmq_config *old,
 			for (size_t k = 0; !changed && k < old->n_listeners; k++) {
 				const struct wmq_listener_cfg *a = &old->listeners[k];
 				const struct wmq_listener_cfg *b = &new_cfg->listeners[k];
+				/* Turning TLS on or off changes what the port speaks:
+				 * a restart, like a new port. */
 				changed = a->port != b->port || !str_equal(a->address, b->address) ||
-					  !str_equal(a->mount_point, b->mount_point);
+					  !str_equal(a->mount_point, b->mount_point) ||
+					  wmq_listener_is_tls(a) != wmq_listener_is_tls(b);
 			}
 		} else if (!(o->flags & WMQ_OPT_RELOADABLE)) {
 			if (o->scope & WMQ_SCOPE_GLOBAL)

@@ -33,6 +33,23 @@ enum wmq_listener_proto {
 	WMQ_LISTENER_WEBSOCKETS = 1,
 };
 
+/* Minimum TLS version of a listener (order = the words tlsv1.2, tlsv1.3,
+ * and = enum wmq_tls_version in net/tls.h). */
+enum wmq_tls_min_version {
+	WMQ_TLS_MIN_V1_2 = 0,
+	WMQ_TLS_MIN_V1_3 = 1,
+};
+
+/* Which client-certificate field is the identity (order = the words cn,
+ * subject, san_dns, san_email, san_uri, and = enum wmq_tls_identity). */
+enum wmq_identity_source {
+	WMQ_IDSRC_CN = 0,
+	WMQ_IDSRC_SUBJECT = 1,
+	WMQ_IDSRC_SAN_DNS = 2,
+	WMQ_IDSRC_SAN_EMAIL = 3,
+	WMQ_IDSRC_SAN_URI = 4,
+};
+
 struct wmq_listener_cfg {
 	uint16_t port;          /* 0 = ephemeral (tests) */
 	char *address;          /* NULL = all interfaces ("0.0.0.0" and "::") */
@@ -41,7 +58,32 @@ struct wmq_listener_cfg {
 	long max_connections;   /* -1 = unlimited */
 	char *mount_point;      /* NULL = none (reserved for later) */
 	int line;               /* line of the "listener" statement, for messages */
+
+	/* TLS: the listener speaks TLS when certfile (with keyfile) or psk_hint
+	 * is set (wmq_listener_is_tls()). Paths are owned strings, NULL = unset.
+	 * Checked at parse time: certfile and keyfile together; require_certificate,
+	 * crlfile and use_identity_as_username need cafile or capath (the last
+	 * one psk_hint instead); TLS-only options need a TLS listener. */
+	char *certfile;         /* PEM server certificate (chain) */
+	char *keyfile;          /* PEM private key, unencrypted */
+	char *cafile;           /* PEM CAs for client certificates */
+	char *capath;           /* directory of hashed CA certificates */
+	char *crlfile;          /* PEM CRL(s), checked for the whole chain */
+	enum wmq_tls_min_version tls_version;
+	char *ciphers;          /* TLS 1.2 cipher list, NULL = OpenSSL default */
+	char *ciphers_tls13;    /* TLS 1.3 ciphersuites, NULL = default */
+	bool require_certificate;
+	bool use_identity_as_username; /* certificate / PSK identity is the username */
+	enum wmq_identity_source identity_source;
+	char *psk_hint;         /* enables TLS-PSK (keys from the store) */
+	bool crl_disconnect;    /* on reload, drop live sessions the new CRL revokes */
 };
+
+/* Whether |l| is a TLS listener (certificate or PSK). */
+static inline bool wmq_listener_is_tls(const struct wmq_listener_cfg *l)
+{
+	return l->certfile != NULL || l->psk_hint != NULL;
+}
 
 struct wmq_config {
 	char *path; /* file it was read from, NULL for the built-in default */

@@ -43,6 +43,7 @@ enum wmq_opt_scope {
 
 enum wmq_opt_group {
 	WMQ_GROUP_LISTENERS,
+	WMQ_GROUP_TLS,
 	WMQ_GROUP_CONNECTIONS,
 	WMQ_GROUP_PACKETS,
 	WMQ_GROUP_TOPICS,
@@ -76,7 +77,7 @@ struct wmq_opt_unsupported {
 	const char *hint;
 };
 
-#define WMQ_CONFIG_N_OPTIONS 32
+#define WMQ_CONFIG_N_OPTIONS 45
 extern const struct wmq_opt wmq_config_options[WMQ_CONFIG_N_OPTIONS];
 extern const char *const wmq_config_group_titles[WMQ_GROUP__COUNT];
 extern const struct wmq_opt_unsupported wmq_config_unsupported[];

@@ -24,12 +24,17 @@
 #define U32MAX ((int64_t)UINT32_MAX)
 
 static const char *const proto_words[] = {"mqtt", "websockets", NULL};
+static const char *const tls_version_words[] = {"tlsv1.2", "tlsv1.3", NULL};
+/* Index = enum wmq_identity_source (and enum wmq_tls_identity). */
+static const char *const identity_words[] = {"cn", "subject", "san_dns", "san_email", "san_uri",
+					     NULL};
 static const char *const durability_words[] = {"strict", "batched", "none", NULL};
 /* Index = enum wmq_log_level (the unit test checks wmq_log_level_parse). */
 static const char *const log_level_words[] = {"error", "warning", "notice", "info", "debug", NULL};
 
 const char *const wmq_config_group_titles[WMQ_GROUP__COUNT] = {
 	[WMQ_GROUP_LISTENERS] = "Listeners",
+	[WMQ_GROUP_TLS] = "TLS",
 	[WMQ_GROUP_CONNECTIONS] = "Connections",
 	[WMQ_GROUP_PACKETS] = "Packets, messages and queues",
 	[WMQ_GROUP_TOPICS] = "Topics and subscriptions",
@@ -65,6 +70,91 @@ const struct wmq_opt wmq_config_options[] = {
 	 "Maximum number of simultaneous client connections; `-1` means unlimited. At top level it "
 	 "sets the default for every listener; inside a listener section it limits that listener. "
 	 "Connections beyond the limit are closed before any byte of MQTT is read."},
+
+	/* ---- TLS (listener scope; see docs/TLS.md) ---- */
+	{"certfile", WMQ_OPT_PATH, WMQ_SCOPE_LISTENER, R, WMQ_GROUP_TLS,
+	 0, 0, 1, NULL, NULL, NOG, L(certfile), "",
+	 "PEM file with the server certificate, optionally followed by intermediate CA certificates "
+	 "(leaf first). Setting it (with `keyfile`) makes the listener a TLS listener (MQTT over TLS, "
+	 "or secure WebSockets with `protocol websockets`). `certfile` and `keyfile` must be given "
+	 "together. The file is read again on SIGHUP; a file that cannot be read or does not match "
+	 "`keyfile` keeps the previous certificate in force and is logged. An expired or not yet "
+	 "valid server certificate is accepted with a warning in the log."},
+	{"keyfile", WMQ_OPT_PATH, WMQ_SCOPE_LISTENER, R, WMQ_GROUP_TLS,
+	 0, 0, 1, NULL, NULL, NOG, L(keyfile),
+	 "same meaning; encrypted (password-protected) keys are refused rather than prompted for",
+	 "PEM file with the private key of `certfile` (RSA, EC or Ed25519, not encrypted). It must "
+	 "match the certificate; a mismatch is an error naming both files. Only the path appears in "
+	 "logs and in `--test-config -v`, never the key. Reloaded on SIGHUP with `certfile`."},
+	{"cafile", WMQ_OPT_PATH, WMQ_SCOPE_LISTENER, R, WMQ_GROUP_TLS,
+	 0, 0, 1, NULL, NULL, NOG, L(cafile), "",
+	 "PEM file of the CA certificates that issue client certificates. With `cafile` or `capath` "
+	 "the listener asks clients for a certificate and verifies any it gets (chain, validity "
+	 "dates, extended key usage clientAuth, CRL); with `require_certificate true` a client "
+	 "without a valid certificate is refused. Reloaded on SIGHUP for new connections."},
+	{"capath", WMQ_OPT_PATH, WMQ_SCOPE_LISTENER, R, WMQ_GROUP_TLS,
+	 0, 0, 1, NULL, NULL, NOG, L(capath), "",
+	 "Directory of CA certificates named by subject hash (as made by `openssl rehash` or "
+	 "`c_rehash`), used like `cafile`; both may be given."},
+	{"crlfile", WMQ_OPT_PATH, WMQ_SCOPE_LISTENER, R, WMQ_GROUP_TLS,
+	 0, 0, 1, NULL, NULL, NOG, L(crlfile),
+	 "same meaning, but reloaded on SIGHUP (mosquitto needs a restart)",
+	 "PEM file of certificate revocation lists. Every certificate of a client's chain is "
+	 "checked, so the file must hold a current CRL from each CA that issues client or "
+	 "intermediate certificates; a missing or expired CRL refuses those clients. Needs "
+	 "`cafile` or `capath`. Read again on SIGHUP: a certificate the new CRL revokes is refused "
+	 "at its next connection, and with `crl_disconnect true` its live sessions are dropped."},
+	{"tls_version", WMQ_OPT_ENUM, WMQ_SCOPE_LISTENER, R, WMQ_GROUP_TLS,
+	 0, 0, 1, tls_version_words, "tlsv1.2", NOG, L(tls_version),
+	 "same meaning (the lowest version accepted); `tlsv1.1` is not accepted",
+	 "Lowest TLS version the listener accepts: `tlsv1.2` (TLS 1.2 and 1.3) or `tlsv1.3` "
+	 "(TLS 1.3 only)."},
+	{"ciphers", WMQ_OPT_STRING, WMQ_SCOPE_LISTENER, R, WMQ_GROUP_TLS,
+	 0, 0, 1, NULL, NULL, NOG, L(ciphers), "",
+	 "TLS 1.2 cipher list in OpenSSL syntax, for example "
+	 "`ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256`. Unset: the system's OpenSSL "
+	 "default. A list that matches no cipher is an error. A PSK listener that must serve TLS 1.2 "
+	 "clients needs PSK ciphers in it (OpenSSL's default list has them)."},
+	{"ciphers_tls1.3", WMQ_OPT_STRING, WMQ_SCOPE_LISTENER, R, WMQ_GROUP_TLS,
+	 0, 0, 1, NULL, NULL, NOG, L(ciphers_tls13), "",
+	 "TLS 1.3 ciphersuites in OpenSSL syntax, for example "
+	 "`TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256`. Unset: OpenSSL's default, except "
+	 "that a listener with `psk_hint` puts the SHA-256 suites first, which TLS 1.3 PSK clients "
+	 "need."},
+	{"require_certificate", WMQ_OPT_BOOL, WMQ_SCOPE_LISTENER, R, WMQ_GROUP_TLS,
+	 0, 0, 1, NULL, "false", NOG, L(require_certificate),
+	 "same meaning; WardMQ also asks for (and verifies) an optional certificate whenever "
+	 "`cafile` or `capath` is set",
+	 "Refuse clients that do not present a valid certificate issued by `cafile`/`capath` (which "
+	 "this option needs). When `false`, a client may connect without a certificate (and then "
+	 "authenticates otherwise), but a certificate it does present must still be valid."},
+	{"use_identity_as_username", WMQ_OPT_BOOL, WMQ_SCOPE_LISTENER, R, WMQ_GROUP_TLS,
+	 0, 0, 1, NULL, "false", NOG, L(use_identity_as_username),
+	 "same meaning; the certificate field is chosen by `identity_source` (CN by default, as in "
+	 "mosquitto), and on a PSK connection the PSK identity is the username",
+	 "Use the verified client certificate's identity (the field chosen by `identity_source`), "
+	 "or the PSK identity on a PSK connection, as the client's username; a username in CONNECT "
+	 "is then ignored. The identity must be valid UTF-8 without `+` or `#`, or the connection "
+	 "is refused. Needs `cafile`/`capath` or `psk_hint`."},
+	{"identity_source", WMQ_OPT_ENUM, WMQ_SCOPE_LISTENER, R, WMQ_GROUP_TLS,
+	 0, 0, 1, identity_words, "cn", NOG, L(identity_source), NULL,
+	 "Which field of the client certificate is the client's identity: `cn` (the subject common "
+	 "name; a subject with more than one CN is refused), `subject` (the whole subject in RFC 2253 "
+	 "form, `CN=dev1,O=Example`, as mosquitto's `use_subject_as_username`), `san_dns`, "
+	 "`san_email` or `san_uri` (the first subject alternative name of that kind, for example a "
+	 "SPIFFE id `spiffe://example.org/device/1`)."},
+	{"psk_hint", WMQ_OPT_STRING, WMQ_SCOPE_LISTENER, R, WMQ_GROUP_TLS,
+	 0, 0, 1, NULL, NULL, NOG, L(psk_hint),
+	 "same meaning; the identities and keys live in the store (wardmq_ctl), there is no "
+	 "`psk_file`",
+	 "Turns on TLS-PSK (pre-shared keys, TLS 1.2 PSK ciphers and TLS 1.3 external PSKs) and is "
+	 "sent to TLS 1.2 clients as the identity hint. May be combined with `certfile`: clients "
+	 "then use either a PSK or the server certificate."},
+	{"crl_disconnect", WMQ_OPT_BOOL, WMQ_SCOPE_LISTENER, R, WMQ_GROUP_TLS,
+	 0, 0, 1, NULL, "false", NOG, L(crl_disconnect), NULL,
+	 "On SIGHUP, after a new `crlfile` is loaded, also disconnect the live sessions of this "
+	 "listener whose client certificate the new CRL revokes. When `false`, a revoked client "
+	 "keeps its current connection and is refused when it next connects."},
 
 	/* ---- connections ---- */
 	{"connect_timeout", WMQ_OPT_SECONDS, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_CONNECTIONS,
@@ -121,7 +211,8 @@ const struct wmq_opt wmq_config_options[] = {
 	{"max_user_properties", WMQ_OPT_INT, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_PACKETS,
 	 0, 65535, 1, NULL, "64", G(max_user_properties), NOL, NULL,
 	 "Largest number of User Property pairs accepted in one MQTT 5 packet; a packet with more is "
-	 "refused as malformed. `0` accepts no user properties."},
+	 "refused with reason code 0x97 (Quota exceeded) in CONNACK or DISCONNECT. `0` accepts no "
+	 "user properties."},
 	{"max_qos", WMQ_OPT_INT, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_PACKETS,
 	 0, 2, 1, NULL, "2", G(max_qos), NOL, "",
 	 "Highest QoS the broker supports, announced to MQTT 5 clients as Maximum QoS; subscriptions "
@@ -233,24 +324,13 @@ const struct wmq_opt_unsupported wmq_config_unsupported[] = {
 	{"password_file", "users and credentials live in the store; manage them with wardmq_ctl"},
 	{"acl_file", "access rules live in the store; manage them with wardmq_ctl"},
 	{"psk_file", "pre-shared keys live in the store; manage them with wardmq_ctl"},
-	{"psk_hint", "TLS listeners are not configurable yet"},
 	{"auth_plugin", "plugins are not supported: authentication mechanisms are built in"},
 	{"auth_opt_*", "plugins are not supported: authentication mechanisms are built in"},
 	{"plugin", "plugins are not supported: authentication mechanisms are built in"},
 	{"plugin_opt_*", "plugins are not supported: authentication mechanisms are built in"},
 	{"global_plugin", "plugins are not supported: authentication mechanisms are built in"},
-	{"cafile", "TLS listeners are not configurable yet"},
-	{"capath", "TLS listeners are not configurable yet"},
-	{"certfile", "TLS listeners are not configurable yet"},
-	{"keyfile", "TLS listeners are not configurable yet"},
-	{"require_certificate", "TLS listeners are not configurable yet"},
-	{"use_identity_as_username", "TLS listeners are not configurable yet"},
-	{"use_subject_as_username", "TLS listeners are not configurable yet"},
-	{"tls_version", "TLS listeners are not configurable yet"},
-	{"ciphers", "TLS listeners are not configurable yet"},
-	{"ciphers_tls1.3", "TLS listeners are not configurable yet"},
-	{"crlfile", "TLS listeners are not configurable yet"},
-	{"dhparamfile", "TLS listeners are not configurable yet"},
+	{"use_subject_as_username", "use 'use_identity_as_username true' with 'identity_source subject'"},
+	{"dhparamfile", "not needed: TLS 1.2 key exchange uses ECDHE, TLS 1.3 its own groups"},
 	{"connection", "bridges are not supported"},
 	{"address", "bridges are not supported ('address' belongs to a bridge section)"},
 	{"topic", "bridges are not supported ('topic' belongs to a bridge section)"},

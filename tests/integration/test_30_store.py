@@ -148,28 +148,33 @@ def stream_and_kill(port, rng, qos, total=300):
     stream at a random moment. Returns (sent payloads, acknowledged payloads)
     where acknowledged = PUBACK (QoS 1) or PUBCOMP (QoS 2) received."""
     pub = client(port, "30-cpub")
+    # MQTT 5.0 3.3.4: never more unacknowledged QoS 1/2 PUBLISHes than the
+    # server's Receive Maximum (WardMQ disconnects with 0x93 otherwise).
+    window = pub.connack.prop(m.RECEIVE_MAXIMUM) or 65535
     kill_at = rng.randint(5, total - 1)
-    sent, acked, by_pid = set(), set(), {}
+    sent, acked, by_pid, open_pids = set(), set(), {}, set()
     for n in range(total):
         pid = n + 1
         payload = b"m%05d" % n
         pub.send(m.publish("30/c", payload, qos=qos, pid=pid))
         sent.add(payload)
         by_pid[pid] = payload
+        open_pids.add(pid)
         if n == kill_at:
             return pub, sent, acked, by_pid
-        # collect whatever acks are there, without waiting
+        # collect whatever acks are there; wait while the window is full
         while True:
+            full = len(open_pids) >= window
             try:
-                p = pub.recv_packet(timeout=0.0005 if n % 8 else 0.01)
+                p = pub.recv_packet(timeout=5.0 if full else (0.0005 if n % 8 else 0.01))
             except m.NoPacket:
+                assert not full, "no acknowledgement within 5 s with a full window"
                 break
-            if p.type == m.PUBACK:
+            if p.type == m.PUBACK or p.type == m.PUBCOMP:
                 acked.add(by_pid[p.pid])
+                open_pids.discard(p.pid)
             elif p.type == m.PUBREC:
                 pub.send(m.pubrel(p.pid))
-            elif p.type == m.PUBCOMP:
-                acked.add(by_pid[p.pid])
     return pub, sent, acked, by_pid
 
 

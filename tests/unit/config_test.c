@@ -191,7 +191,9 @@ TEST(table_is_consistent)
 		"retain_available", "allow_zero_length_clientid", "auto_id_prefix",
 		"persistent_client_expiration", "sys_interval", "set_tcp_nodelay", "persistence",
 		"persistence_file", "durability", "durability_interval", "log_level", "log_dest",
-		"log_timestamp"};
+		"log_timestamp", "certfile", "keyfile", "cafile", "capath", "crlfile", "tls_version",
+		"ciphers", "ciphers_tls1.3", "require_certificate", "use_identity_as_username",
+		"identity_source", "psk_hint", "crl_disconnect"};
 	for (size_t i = 0; i < WMQ_ARRAY_LEN(names); i++)
 		if (!wmq_config_find(names[i]))
 			TEST_FAIL_("option %s missing from the table", names[i]);
@@ -1059,8 +1061,176 @@ TEST(example_file_commented_options_parse)
 	free(text);
 }
 
+static const char tls_conf[] =
+	"listener 1883\n"
+	"listener 8883\n"
+	"certfile /etc/wardmq/server.crt\n"
+	"keyfile /etc/wardmq/server.key\n"
+	"cafile /etc/wardmq/ca.crt\n"
+	"capath /etc/ssl/certs\n"
+	"crlfile /etc/wardmq/crl.pem\n"
+	"tls_version tlsv1.3\n"
+	"ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256\n"
+	"ciphers_tls1.3 TLS_AES_256_GCM_SHA384\n"
+	"require_certificate true\n"
+	"use_identity_as_username true\n"
+	"identity_source san_uri\n"
+	"crl_disconnect true\n"
+	"listener 8884 127.0.0.1\n"
+	"psk_hint wardmq devices\n"
+	"use_identity_as_username true\n";
+
+TEST(tls_listener_options)
+{
+	struct wmq_config c, d;
+	parse_ok(tls_conf, &c);
+	ASSERT_EQ(c.n_listeners, 3);
+	const struct wmq_listener_cfg *plain = &c.listeners[0], *l = &c.listeners[1],
+				      *psk = &c.listeners[2];
+	ASSERT(!wmq_listener_is_tls(plain));
+	ASSERT(plain->certfile == NULL && plain->cafile == NULL && plain->psk_hint == NULL);
+	ASSERT_EQ(plain->tls_version, WMQ_TLS_MIN_V1_2);
+	ASSERT_EQ(plain->identity_source, WMQ_IDSRC_CN);
+	ASSERT_EQ(plain->require_certificate, false);
+	ASSERT(wmq_listener_is_tls(l));
+	ASSERT_STREQ(l->certfile, "/etc/wardmq/server.crt");
+	ASSERT_STREQ(l->keyfile, "/etc/wardmq/server.key");
+	ASSERT_STREQ(l->cafile, "/etc/wardmq/ca.crt");
+	ASSERT_STREQ(l->capath, "/etc/ssl/certs");
+	ASSERT_STREQ(l->crlfile, "/etc/wardmq/crl.pem");
+	ASSERT_EQ(l->tls_version, WMQ_TLS_MIN_V1_3);
+	ASSERT_STREQ(l->ciphers, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256");
+	ASSERT_STREQ(l->ciphers_tls13, "TLS_AES_256_GCM_SHA384");
+	ASSERT_EQ(l->require_certificate, true);
+	ASSERT_EQ(l->use_identity_as_username, true);
+	ASSERT_EQ(l->identity_source, WMQ_IDSRC_SAN_URI);
+	ASSERT_EQ(l->crl_disconnect, true);
+	ASSERT(l->psk_hint == NULL);
+	ASSERT(wmq_listener_is_tls(psk));
+	ASSERT_STREQ(psk->psk_hint, "wardmq devices");
+	ASSERT(psk->certfile == NULL);
+	ASSERT_EQ(psk->use_identity_as_username, true);
+
+	/* the dump shows them (nothing here is secret) and reads back equal */
+	char *d1 = capture_dump(&c);
+	ASSERT(strstr(d1, "\nlistener 8883\n") != NULL);
+	ASSERT(strstr(d1, "\ncertfile /etc/wardmq/server.crt\nkeyfile /etc/wardmq/server.key\n") !=
+	       NULL);
+	ASSERT(strstr(d1, "\nciphers_tls1.3 TLS_AES_256_GCM_SHA384\n") != NULL);
+	ASSERT(strstr(d1, "\nidentity_source san_uri\n") != NULL);
+	ASSERT(strstr(d1, "\ntls_version tlsv1.3\n") != NULL);
+	ASSERT(strstr(d1, "\npsk_hint wardmq devices\n") != NULL);
+	ASSERT(strstr(d1, "# certfile is not set\n") != NULL);
+	ASSERT(strstr(d1, "<redacted>") == NULL);
+	parse_ok(d1, &d);
+	char *d2 = capture_dump(&d);
+	ASSERT_STREQ(strchr(d1, '\n'), strchr(d2, '\n'));
+	free(d1);
+	free(d2);
+	wmq_config_cleanup(&d);
+	wmq_config_cleanup(&c);
+
+	/* every identity_source word, psk_hint together with certfile */
+	static const char *const words[] = {"cn", "subject", "san_dns", "san_email", "san_uri"};
+	for (size_t i = 0; i < WMQ_ARRAY_LEN(words); i++) {
+		char text[256];
+		snprintf(text, sizeof text,
+			 "listener 8883\ncertfile c\nkeyfile k\npsk_hint h\nidentity_source %s\n",
+			 words[i]);
+		parse_ok(text, &c);
+		ASSERT_EQ(c.listeners[0].identity_source, (int)i);
+		ASSERT_STREQ(c.listeners[0].psk_hint, "h");
+		wmq_config_cleanup(&c);
+	}
+
+	/* allocation failures anywhere leave nothing behind (ASan checks) */
+	int n;
+	for (n = 1; n < 500; n++) {
+		char err[ERRLEN];
+		wmq_alloc_fail_after(n);
+		wmq_err rc = parse_str(tls_conf, &c, err);
+		wmq_alloc_fail_after(0);
+		if (rc == WMQ_OK) {
+			wmq_config_cleanup(&c);
+			break;
+		}
+		ASSERT_EQ(rc, WMQ_ERR_NOMEM);
+		ASSERT(c.listeners == NULL);
+	}
+	if (n < 15 || n >= 500)
+		TEST_FAIL_("parse succeeded after %d allocations", n);
+}
+
+TEST(tls_listener_errors)
+{
+	expect_err("listener 8883\ncertfile /a.crt\n",
+		   "t.conf:1: listener 8883: certfile is set without keyfile: give both certfile and "
+		   "keyfile");
+	expect_err("max_qos 1\nlistener 8883\nkeyfile /a.key\nlistener 1883\n",
+		   "t.conf:2: listener 8883: keyfile is set without certfile: give both certfile and "
+		   "keyfile");
+	expect_err("listener 8883\ncertfile c\nkeyfile k\nrequire_certificate true\n",
+		   "t.conf:1: listener 8883: require_certificate needs cafile or capath");
+	expect_err("listener 8883\ncertfile c\nkeyfile k\ncrlfile crl.pem\n",
+		   "t.conf:1: listener 8883: crlfile needs cafile or capath");
+	expect_err("listener 8883\ncertfile c\nkeyfile k\nuse_identity_as_username true\n",
+		   "t.conf:1: listener 8883: use_identity_as_username needs cafile or capath (to "
+		   "verify client certificates) or psk_hint");
+	expect_err("listener 1883\n\ncafile /ca.crt\n",
+		   "t.conf:1: listener 1883: cafile is set but the listener does not use TLS: give "
+		   "certfile and keyfile, or psk_hint");
+	expect_err("listener 1883\ntls_version tlsv1.3\n",
+		   "t.conf:1: listener 1883: tls_version is set but the listener does not use TLS: "
+		   "give certfile and keyfile, or psk_hint");
+	expect_err("listener 8883\ntls_version tlsv1.1\n",
+		   "t.conf:2: tls_version: 'tlsv1.1' is not one of tlsv1.2, tlsv1.3");
+	expect_err("listener 8883\nidentity_source ou\n",
+		   "t.conf:2: identity_source: 'ou' is not one of cn, subject, san_dns, san_email, "
+		   "san_uri");
+	expect_err("certfile /a.crt\n",
+		   "t.conf:1: 'certfile' is a listener option: it must follow a 'listener PORT' line");
+	expect_err("listener 8883\ncertfile a\ncertfile b\n",
+		   "t.conf:3: 'certfile' given twice in the same listener section (first on line 2)");
+	expect_err("listener 8883\nuse_subject_as_username true\n",
+		   "t.conf:2: mosquitto option 'use_subject_as_username' is not supported by WardMQ: "
+		   "use 'use_identity_as_username true' with 'identity_source subject'");
+	expect_err("listener 8883\npsk_hint \xff\n", "t.conf:2: psk_hint: value is not valid UTF-8");
+
+	/* fine: require_certificate with capath only, use_identity with PSK */
+	struct wmq_config c;
+	parse_ok("listener 8883\ncertfile c\nkeyfile k\ncapath /d\nrequire_certificate true\n"
+		 "listener 8884\npsk_hint h\nuse_identity_as_username true\n",
+		 &c);
+	wmq_config_cleanup(&c);
+}
+
+TEST(tls_reload_classification)
+{
+	struct wmq_config a, b;
+	char buf[256];
+	parse_ok("listener 8883\ncertfile /a.crt\nkeyfile /a.key\ncafile /ca\n", &a);
+	/* new certificate, CA, CRL, versions, ciphers, identity: all reloadable */
+	parse_ok("listener 8883\ncertfile /b.crt\nkeyfile /b.key\ncafile /ca2\ncrlfile /crl\n"
+		 "tls_version tlsv1.3\nciphers HIGH\nciphers_tls1.3 TLS_AES_128_GCM_SHA256\n"
+		 "require_certificate true\nuse_identity_as_username true\nidentity_source subject\n"
+		 "psk_hint h\ncrl_disconnect true\n",
+		 &b);
+	ASSERT_EQ(wmq_config_nonreloadable_changes(&a, &b, buf, sizeof buf), 0);
+	wmq_config_cleanup(&b);
+	/* turning TLS off (or on) changes what the port speaks: restart */
+	parse_ok("listener 8883\n", &b);
+	ASSERT_EQ(wmq_config_nonreloadable_changes(&a, &b, buf, sizeof buf), 1);
+	ASSERT_STREQ(buf, "listener");
+	ASSERT_EQ(wmq_config_nonreloadable_changes(&b, &a, buf, sizeof buf), 1);
+	wmq_config_cleanup(&b);
+	wmq_config_cleanup(&a);
+}
+
 static const struct wmq_test tests[] = {
 	{"builtin_default", builtin_default},
+	{"tls_listener_options", tls_listener_options},
+	{"tls_listener_errors", tls_listener_errors},
+	{"tls_reload_classification", tls_reload_classification},
 	{"empty_file_defaults", empty_file_defaults},
 	{"table_is_consistent", table_is_consistent},
 	{"log_level_words_match_enum", log_level_words_match_enum},
