@@ -126,6 +126,38 @@ static void on_signal(struct wmq_ev_handle *h, uint32_t events)
 	}
 }
 
+/* TLS-PSK keys come from the identity store, which the broker does not
+ * read yet: a listener with psk_hint is refused at start (see below). */
+static wmq_err psk_lookup(void *arg, const char *identity, uint8_t *key, size_t cap, size_t *len)
+{
+	WMQ_UNUSED(arg);
+	WMQ_UNUSED(identity);
+	WMQ_UNUSED(key);
+	WMQ_UNUSED(cap);
+	*len = 0;
+	return WMQ_ERR_NOTFOUND;
+}
+
+static wmq_err listener_tls(struct wmq_broker *b, const struct wmq_listener_cfg *lc,
+			    struct wmq_tls_ctx **out, char *err, size_t errlen)
+{
+	struct wmq_tls_opts o;
+	memset(&o, 0, sizeof o);
+	o.certfile = lc->certfile;
+	o.keyfile = lc->keyfile;
+	o.cafile = lc->cafile;
+	o.capath = lc->capath;
+	o.crlfile = lc->crlfile;
+	o.min_version = (enum wmq_tls_version)lc->tls_version;
+	o.ciphers = lc->ciphers;
+	o.ciphers_tls13 = lc->ciphers_tls13;
+	o.require_certificate = lc->require_certificate;
+	o.psk_hint = lc->psk_hint;
+	o.psk_fn = psk_lookup;
+	o.psk_arg = b;
+	return wmq_tls_ctx_new(&o, out, err, errlen);
+}
+
 wmq_err wmq_broker_start(struct wmq_broker *b)
 {
 	char err[512];
@@ -143,19 +175,32 @@ wmq_err wmq_broker_start(struct wmq_broker *b)
 	/* Durable state first: a store that cannot be opened stops the start
 	 * before any client can connect. */
 	WMQ_TRY(wmq_persist_open(b));
+	/* Users, rules and the audit log: before any client can connect. */
+	WMQ_TRY(wmq_security_open(b));
 	b->listeners = wmq_calloc(b->cfg.n_listeners ? b->cfg.n_listeners : 1, sizeof *b->listeners);
 	WMQ_ENSURE(b->listeners != NULL, WMQ_ERR_NOMEM);
 	for (size_t i = 0; i < b->cfg.n_listeners; i++) {
 		struct wmq_listener *l = &b->listeners[i];
 		l->b = b;
 		l->cfg = b->cfg.listeners[i];
+		b->n_listeners = i + 1; /* freed by wmq_broker_free from here on */
 		if (wmq_listener_is_tls(&l->cfg)) {
-			/* Refuse rather than serve plain MQTT on a port the
-			 * operator configured for TLS. */
-			WMQ_LOG(&b->log, WMQ_LOG_ERROR,
-				"%s:%d: listener %u: TLS listeners are not wired into this build yet",
-				b->cfg.path ? b->cfg.path : "config", l->cfg.line, l->cfg.port);
-			WMQ_BAIL(WMQ_ERR_INVAL);
+			char terr[512];
+			if (l->cfg.psk_hint) {
+				WMQ_LOG(&b->log, WMQ_LOG_ERROR,
+					"%s:%d: listener %u: TLS-PSK needs the identity store, which "
+					"this build does not read yet; remove psk_hint",
+					b->cfg.path ? b->cfg.path : "config", l->cfg.line, l->cfg.port);
+				WMQ_BAIL(WMQ_ERR_INVAL);
+			}
+			if (listener_tls(b, &l->cfg, &l->tls, terr, sizeof terr) != WMQ_OK) {
+				WMQ_LOG(&b->log, WMQ_LOG_ERROR, "%s:%d: listener %u: %s",
+					b->cfg.path ? b->cfg.path : "config", l->cfg.line, l->cfg.port,
+					terr);
+				WMQ_BAIL(WMQ_ERR_INVAL);
+			}
+			if (terr[0])
+				WMQ_LOG(&b->log, WMQ_LOG_WARNING, "listener %u: %s", l->cfg.port, terr);
 		}
 		if (l->cfg.protocol != WMQ_LISTENER_MQTT) {
 			WMQ_LOG(&b->log, WMQ_LOG_ERROR,
@@ -168,13 +213,12 @@ wmq_err wmq_broker_start(struct wmq_broker *b)
 			WMQ_LOG(&b->log, WMQ_LOG_ERROR, "%s", err);
 			WMQ_BAIL(WMQ_ERR_IO);
 		}
-		b->n_listeners = i + 1;
 		l->bound_port = wmq_sock_local_port(l->fds[0]);
 		for (size_t k = 0; k < l->nfds; k++)
 			WMQ_TRY(wmq_ev_add(b->ev, &l->h[k], l->fds[k], WMQ_EV_READ, on_accept, l));
-		WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "listening on %s port %u (mqtt%s)",
+		WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "listening on %s port %u (mqtt%s%s)",
 			l->cfg.address ? l->cfg.address : "all interfaces", l->bound_port,
-			l->cfg.allow_anonymous ? ", anonymous allowed" : "");
+			l->tls ? "+tls" : "", l->cfg.allow_anonymous ? ", anonymous allowed" : "");
 	}
 	b->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	WMQ_ENSURE(b->sigfd >= 0, WMQ_ERR_IO);
@@ -223,6 +267,66 @@ static void housekeeping(struct wmq_broker *b, uint64_t now)
 	wmq_session_housekeeping(b, now);
 }
 
+/* SIGHUP for a TLS listener: certificates, key, CA and CRL are read again
+ * for new connections; an invalid new file keeps the old material. The new
+ * option strings move into |kept| (the listener array that stays), the old
+ * ones into |fresh| (freed with the new configuration). With crl_disconnect,
+ * live sessions whose certificate the new CA/CRL rejects are closed. */
+static void reload_tls(struct wmq_broker *b, struct wmq_listener *l, struct wmq_listener_cfg *kept,
+		       struct wmq_listener_cfg *fresh)
+{
+	struct wmq_tls_ctx *nt = NULL;
+	char terr[512];
+	if (!l->tls || !wmq_listener_is_tls(fresh))
+		return; /* switching TLS on or off needs a restart (logged) */
+	if (listener_tls(b, fresh, &nt, terr, sizeof terr) != WMQ_OK) {
+		WMQ_LOG(&b->log, WMQ_LOG_ERROR, "reload: listener %u keeps its TLS material: %s",
+			l->cfg.port, terr);
+		return;
+	}
+	if (terr[0])
+		WMQ_LOG(&b->log, WMQ_LOG_WARNING, "listener %u: %s", l->cfg.port, terr);
+	wmq_tls_ctx_free(l->tls); /* live connections hold their own reference */
+	l->tls = nt;
+#define SWAP_STR(f)                                                            \
+	do {                                                                   \
+		char *t_ = kept->f;                                            \
+		kept->f = fresh->f;                                            \
+		fresh->f = t_;                                                 \
+	} while (0)
+	SWAP_STR(certfile);
+	SWAP_STR(keyfile);
+	SWAP_STR(cafile);
+	SWAP_STR(capath);
+	SWAP_STR(crlfile);
+	SWAP_STR(ciphers);
+	SWAP_STR(ciphers_tls13);
+	SWAP_STR(psk_hint);
+#undef SWAP_STR
+	kept->tls_version = fresh->tls_version;
+	kept->require_certificate = fresh->require_certificate;
+	kept->use_identity_as_username = fresh->use_identity_as_username;
+	kept->identity_source = fresh->identity_source;
+	kept->crl_disconnect = fresh->crl_disconnect;
+	kept->allow_anonymous = l->cfg.allow_anonymous;
+	kept->max_connections = l->cfg.max_connections;
+	l->cfg = *kept;
+	WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "listener %u: TLS material reloaded", l->cfg.port);
+	if (!l->cfg.crl_disconnect)
+		return;
+	for (struct wmq_client *c = b->clients; c; c = c->next) {
+		enum wmq_tls_fail why = WMQ_TLS_FAIL_NONE;
+		if (c->listener != l || c->state == WMQ_CL_CLOSED)
+			continue;
+		if (wmq_tls_peer_recheck(l->tls, &c->conn, &why) == WMQ_ERR_DENIED) {
+			WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "client %s [%s]: certificate no longer valid (%s): %s",
+				c->client_id ? c->client_id : "-", c->conn.peer, wmq_tls_fail_name(why),
+				wmq_tls_last_error(&c->conn));
+			wmq_client_close(c, WMQ_RC_ADMIN_ACTION, "certificate revoked");
+		}
+	}
+}
+
 /* SIGHUP: re-read the file; keep the old configuration if the new one is
  * invalid; apply what can change at run time. */
 static void reload(struct wmq_broker *b)
@@ -230,6 +334,7 @@ static void reload(struct wmq_broker *b)
 	struct wmq_config nc;
 	char err[512], changed[512];
 	b->reload_requested = false;
+	wmq_security_reload(b);
 	if (!b->cfg.path) {
 		WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "reload requested, but no configuration file in use");
 		return;
@@ -248,6 +353,8 @@ static void reload(struct wmq_broker *b)
 			if (nc.listeners[k].port == l->cfg.port) {
 				l->cfg.allow_anonymous = nc.listeners[k].allow_anonymous;
 				l->cfg.max_connections = nc.listeners[k].max_connections;
+				l->cfg.deny_action = nc.listeners[k].deny_action;
+				reload_tls(b, l, &b->cfg.listeners[i], &nc.listeners[k]);
 				break;
 			}
 		}
@@ -329,6 +436,7 @@ void wmq_broker_free(struct wmq_broker *b)
 		wmq_client_free(c);
 	}
 	wmq_session_free_all(b);
+	wmq_security_close(b);
 	if (b->batch) {
 		wmq_store_abort(b->batch);
 		b->batch = NULL;
@@ -339,6 +447,8 @@ void wmq_broker_free(struct wmq_broker *b)
 			wmq_ev_del(b->ev, &b->listeners[i].h[k]);
 			close(b->listeners[i].fds[k]);
 		}
+	for (size_t i = 0; i < b->n_listeners; i++)
+		wmq_tls_ctx_free(b->listeners[i].tls);
 	wmq_free(b->listeners);
 	if (b->sigfd >= 0)
 		close(b->sigfd);

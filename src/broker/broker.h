@@ -31,8 +31,12 @@
 #include "config/config.h"
 #include "net/conn.h"
 #include "net/ev.h"
+#include "net/tls.h"
 #include "protocol/mqtt.h"
+#include "security/audit.h"
 #include "security/authn.h"
+#include "security/authpool.h"
+#include "security/policy.h"
 #include "store/store.h"
 
 #define WMQ_RXBUF (64u * 1024u)
@@ -249,6 +253,16 @@ enum wmq_cstate {
 
 struct wmq_listener;
 
+/* What finish_connect() needs from a CONNECT once the packet buffer is gone
+ * (the verdict of the auth pool arrives on a later loop turn). */
+struct wmq_connect_pend {
+	bool clean;
+	bool assigned;              /* the broker assigned the client id */
+	uint16_t server_keepalive;  /* 0 = none to send */
+	bool has_session_expiry;
+	uint32_t session_expiry;
+};
+
 /* An acknowledgement waiting for durability (persist.c). */
 struct wmq_held_ack {
 	uint64_t ticket; /* 0 = ready; UINT64_MAX = this turn's batch; else
@@ -294,12 +308,18 @@ struct wmq_client {
 	bool want_write;
 	bool closing_sent;          /* DISCONNECT queued; close after flush */
 	bool taken_over;            /* a newer connection took the session */
+	bool cert_authenticated;    /* TLS client certificate named the client */
 	struct wmq_held_ack *held;  /* acks in order, some awaiting a commit */
 	size_t nheld, capheld;
 	struct wmq_client *held_next; /* broker's list of clients with acks held */
 	bool on_held_list;
 	uint64_t dropped;           /* QoS 0 messages dropped for this client */
 	struct wmq_bytes auth_method_pending; /* reserved for enhanced auth */
+	/* CL_AUTH: a job on the auth pool (security.c) */
+	uint64_t auth_token;        /* key in b->auth_waiting, 0 = none */
+	struct wmq_connect_pend pend;
+	struct wmq_authz *authz;    /* the principal's authorizer, or NULL */
+	uint64_t authz_denied;      /* authorization denials of this connection */
 };
 
 /* ---- listeners and broker ------------------------------------------------ */
@@ -312,6 +332,7 @@ struct wmq_listener {
 	size_t nfds;
 	uint16_t bound_port;
 	long nconn;
+	struct wmq_tls_ctx *tls;     /* TLS listener, or NULL; rebuilt on SIGHUP */
 };
 
 struct wmq_stats {
@@ -321,6 +342,9 @@ struct wmq_stats {
 	uint64_t clients_total_connected_ever;
 	uint64_t connects_refused;
 	uint64_t malformed;
+	uint64_t auth_refused;      /* bad username or password, bound client id */
+	uint64_t authz_denied;      /* publish, subscribe, will denied */
+	uint64_t receive_denied;    /* deliveries withheld by the policy */
 };
 
 /* Scratch set for one publish's matches (see deliver.c). */
@@ -374,6 +398,13 @@ struct wmq_broker {
 	struct wmq_ev_handle store_h;
 	bool store_failed;
 	uint8_t *rxbuf;             /* WMQ_RXBUF bytes: reads of idle connections */
+	/* security (security.c): only with a store */
+	struct wmq_authpool *authpool; /* NULL without a store */
+	struct wmq_ev_handle authpool_h;
+	struct wmq_hmap auth_waiting;  /* token (8 bytes) -> client in CL_AUTH */
+	uint64_t next_auth_token;
+	struct wmq_policy *policy;     /* NULL: no rules, no authorization */
+	struct wmq_audit *audit;       /* audit_file, or NULL */
 };
 
 /* broker.c */
@@ -401,6 +432,31 @@ void wmq_client_mark_dirty(struct wmq_client *c);
 void wmq_client_housekeeping(struct wmq_client *c, uint64_t now);
 /* Encode and queue one packet on the connection. */
 WMQ_MUST_USE wmq_err wmq_client_send(struct wmq_client *c, const struct wmq_pkt *pkt);
+
+/* The auth pool's verdict for |c| (state CL_AUTH); |j| stays the
+ * caller's. */
+void wmq_client_auth_done(struct wmq_client *c, const struct wmq_authpool_job *j);
+
+/* security.c: authentication pool, policy and audit of the broker. */
+/* After the store opened: the pool, the policy, the audit log. */
+WMQ_MUST_USE wmq_err wmq_security_open(struct wmq_broker *b);
+void wmq_security_close(struct wmq_broker *b);
+/* SIGHUP: load the policy again (the old one stays on failure). */
+void wmq_security_reload(struct wmq_broker *b);
+/* Queue |c|'s CONNECT on the pool; false when out of memory. |anonymous|:
+ * no password check (anonymous client, or username proved by TLS). */
+bool wmq_security_submit(struct wmq_client *c, const char *username, struct wmq_bytes password,
+			 bool has_password, bool anonymous);
+/* Forget |c| (freed or closed while its job runs): its verdict is dropped. */
+void wmq_security_forget(struct wmq_client *c);
+/* Build |c|'s authorizer from the verdict (groups and roles). */
+WMQ_MUST_USE wmq_err wmq_security_principal(struct wmq_client *c, const struct wmq_authpool_job *j);
+/* Decide |action| on |topic| for |c|. Without a policy: allow. Writes an
+ * audit line for a denial (event |event|, e.g. "publish", "will"). */
+bool wmq_security_check(struct wmq_client *c, enum wmq_policy_action action, struct wmq_bytes topic,
+			uint8_t qos, const char *event, struct wmq_policy_decision *d);
+/* An audit line for a refused authentication. */
+void wmq_security_audit_authn(struct wmq_client *c, const char *reason);
 
 /* session.c */
 WMQ_MUST_USE wmq_err wmq_session_new(struct wmq_broker *b, const char *cid,

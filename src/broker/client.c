@@ -126,6 +126,16 @@ void wmq_client_close(struct wmq_client *c, uint8_t rc, const char *why)
 }
 
 
+/* The will is checked again when it is sent (DESIGN.md §5): the policy may
+ * have changed since CONNECT. */
+static bool will_allowed(struct wmq_client *c)
+{
+	struct wmq_policy_decision d;
+	struct wmq_bytes wt = wmq_bytes_cstr(c->will->topic);
+	return wmq_security_check(c, WMQ_ACT_PUBLISH, wt, c->will->qos, "will", &d) &&
+	       (!c->will->retain || wmq_security_check(c, WMQ_ACT_RETAIN, wt, c->will->qos, "will", &d));
+}
+
 void wmq_client_free(struct wmq_client *c)
 {
 	struct wmq_broker *b = c->b;
@@ -136,7 +146,8 @@ void wmq_client_free(struct wmq_client *c)
 			if (c->will_delay == 0) {
 				/* [MQTT-3.1.2-8] published when the connection
 				 * closes without DISCONNECT 0x00 */
-				wmq_broker_publish_will(b, c->will);
+				if (will_allowed(c))
+					wmq_broker_publish_will(b, c->will);
 			} else {
 				/* [MQTT-3.1.3-9] delayed: kept in the session */
 				s->will = c->will;
@@ -148,7 +159,8 @@ void wmq_client_free(struct wmq_client *c)
 	} else if (c->taken_over && c->will && c->will_delay == 0) {
 		/* Taken over: the new connection exists, so only an
 		 * undelayed will goes out ([MQTT-3.1.3-9]). */
-		wmq_broker_publish_will(b, c->will);
+		if (will_allowed(c))
+			wmq_broker_publish_will(b, c->will);
 	}
 	/* unlink from the all-clients list */
 	if (c->prev)
@@ -161,6 +173,8 @@ void wmq_client_free(struct wmq_client *c)
 	if (c->listener)
 		c->listener->nconn--;
 	wmq_persist_held_unlink(b, c);
+	wmq_security_forget(c);
+	wmq_authz_free(c->authz);
 	wmq_free(c->held);
 	wmq_msg_unref(c->will);
 	if (!c->session)
@@ -198,6 +212,13 @@ void wmq_client_accept(struct wmq_listener *l, int fd, const char *peer)
 	wmq_conn_init(&c->conn, fd, &wmq_transport_tcp, peer,
 		      (size_t)b->cfg.max_packet_size_pre_connect + 5u,
 		      (size_t)b->cfg.max_write_buffer + (size_t)b->cfg.max_packet_size + 65536u);
+	if (l->tls && wmq_tls_server_start(l->tls, &c->conn) != WMQ_OK) {
+		WMQ_LOG(&b->log, WMQ_LOG_WARNING, "cannot start TLS for %s", peer);
+		wmq_conn_cleanup(&c->conn);
+		wmq_hmap_cleanup(&c->alias_out);
+		wmq_free(c);
+		return;
+	}
 	if (wmq_ev_add(b->ev, &c->h, fd, WMQ_EV_READ, wmq_client_on_event, c) != WMQ_OK) {
 		WMQ_LOG(&b->log, WMQ_LOG_WARNING, "cannot watch connection from %s", peer);
 		wmq_conn_cleanup(&c->conn);
@@ -257,8 +278,8 @@ static wmq_err assign_client_id(struct wmq_client *c)
 	return WMQ_OK;
 }
 
-static void finish_connect(struct wmq_client *c, const struct wmq_connect *con, bool assigned,
-			   uint16_t server_keepalive);
+static void finish_connect(struct wmq_client *c);
+static void process_input(struct wmq_client *c);
 
 static void handle_connect(struct wmq_client *c, const struct wmq_pkt *pkt)
 {
@@ -268,12 +289,25 @@ static void handle_connect(struct wmq_client *c, const struct wmq_pkt *pkt)
 	uint16_t server_keepalive = 0;
 
 	c->version = con->version;
-	if (con->has_username) {
-		c->username = wmq_strndup((const char *)con->username.p, con->username.len);
-		if (!c->username) {
-			connack_fail(c, WMQ_RC_SERVER_BUSY, "out of memory");
+	if (c->listener->cfg.use_identity_as_username && c->listener->tls) {
+		/* The verified certificate names the client; the CONNECT
+		 * username is ignored (mosquitto's use_identity_as_username). */
+		char id[1024];
+		if (wmq_tls_peer_identity(&c->conn, (enum wmq_tls_identity)c->listener->cfg.identity_source,
+					  id, sizeof id) != WMQ_OK) {
+			WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "connection from %s: no usable certificate identity: %s",
+				c->conn.peer, wmq_tls_last_error(&c->conn));
+			connack_fail(c, WMQ_RC_NOT_AUTHORIZED, "certificate identity refused");
 			return;
 		}
+		c->username = wmq_strdup(id);
+		c->cert_authenticated = true;
+	} else if (con->has_username) {
+		c->username = wmq_strndup((const char *)con->username.p, con->username.len);
+	}
+	if ((c->cert_authenticated || con->has_username) && !c->username) {
+		connack_fail(c, WMQ_RC_SERVER_BUSY, "out of memory");
+		return;
 	}
 	if (con->props.n_user > b->cfg.max_user_properties ||
 	    con->will_props.n_user > b->cfg.max_user_properties) {
@@ -305,6 +339,12 @@ static void handle_connect(struct wmq_client *c, const struct wmq_pkt *pkt)
 		}
 	}
 	c->keepalive = con->keepalive;
+	c->pend.clean = con->clean;
+	c->pend.assigned = assigned;
+	if (con->version == WMQ_V5 && wmq_props_has(&con->props, WMQ_PROP_SESSION_EXPIRY)) {
+		c->pend.has_session_expiry = true;
+		c->pend.session_expiry = con->props.session_expiry;
+	}
 	if (con->keepalive > b->cfg.max_keepalive) {
 		if (c->version == WMQ_V5) {
 			/* [MQTT-3.2.2-21] the client must use Server Keep Alive */
@@ -375,22 +415,80 @@ static void handle_connect(struct wmq_client *c, const struct wmq_pkt *pkt)
 		if (c->version == WMQ_V5 && wmq_props_has(&con->will_props, WMQ_PROP_WILL_DELAY))
 			c->will_delay = con->will_props.will_delay;
 	}
-	/* Authentication: this build knows anonymous access only; users,
-	 * passwords and mechanisms come with the security module. */
-	if (!c->listener->cfg.allow_anonymous) {
+	c->pend.server_keepalive = server_keepalive;
+	if (c->cert_authenticated) {
+		/* The TLS handshake authenticated the client; with a store,
+		 * the pool still reads its groups, roles and binding. */
+		if (!b->authpool)
+			finish_connect(c);
+		else if (!wmq_security_submit(c, c->username, (struct wmq_bytes){NULL, 0}, false, true))
+			connack_fail(c, WMQ_RC_SERVER_BUSY, "out of memory");
+		return;
+	}
+	/* Authentication. With a store, a username or password is verified on
+	 * the auth pool (DESIGN.md §4: never on the worker) and the
+	 * connection waits in CL_AUTH; anonymous clients go there too when
+	 * allowed, for the client-id binding and their principal. Without a
+	 * store only anonymous access exists (a username is not checked). */
+	bool creds = con->has_username || con->has_password;
+	if (!creds && !c->listener->cfg.allow_anonymous) {
+		wmq_security_audit_authn(c, "anonymous access not allowed");
 		connack_fail(c, WMQ_RC_NOT_AUTHORIZED, "not authorized");
 		return;
 	}
-	finish_connect(c, con, assigned, server_keepalive);
+	if (!b->authpool) {
+		if (!c->listener->cfg.allow_anonymous) {
+			connack_fail(c, WMQ_RC_NOT_AUTHORIZED, "not authorized");
+			return;
+		}
+		finish_connect(c);
+		return;
+	}
+	if (!wmq_security_submit(c, creds ? c->username : NULL, con->password, con->has_password, !creds))
+		connack_fail(c, WMQ_RC_SERVER_BUSY, "out of memory");
+}
+
+void wmq_client_auth_done(struct wmq_client *c, const struct wmq_authpool_job *j)
+{
+	struct wmq_broker *b = c->b;
+	if (!j->ok) {
+		/* No oracle (DESIGN.md §5): an unknown user, a disabled user, a
+		 * wrong password and a client id bound to someone else all get
+		 * the same code and the same words. */
+		b->stats.auth_refused++;
+		wmq_security_audit_authn(c, j->failed ? "error" : "bad username or password");
+		connack_fail(c, WMQ_RC_BAD_USER_OR_PASSWORD, "bad username or password");
+		return;
+	}
+	if (wmq_security_principal(c, j) != WMQ_OK) {
+		connack_fail(c, WMQ_RC_SERVER_BUSY, "out of memory");
+		return;
+	}
+	if (c->will) {
+		/* The will is checked when registered (and again when sent). */
+		struct wmq_policy_decision d;
+		struct wmq_bytes wt = wmq_bytes_cstr(c->will->topic);
+		if (!wmq_security_check(c, WMQ_ACT_PUBLISH, wt, c->will->qos, "will", &d) ||
+		    (c->will->retain && !wmq_security_check(c, WMQ_ACT_RETAIN, wt, c->will->qos, "will", &d))) {
+			connack_fail(c, WMQ_RC_NOT_AUTHORIZED, "will not authorized");
+			return;
+		}
+	}
+	finish_connect(c);
+	/* Packets the client sent after CONNECT waited in the buffer. */
+	if (c->state == WMQ_CL_CONNECTED && c->conn.in.len)
+		process_input(c);
 }
 
 /* Authentication succeeded: only now may this connection take over an
  * existing session (DESIGN.md §5: an unauthenticated peer can never kick a
  * client by reusing its id). */
-static void finish_connect(struct wmq_client *c, const struct wmq_connect *con, bool assigned,
-			   uint16_t server_keepalive)
+static void finish_connect(struct wmq_client *c)
 {
 	struct wmq_broker *b = c->b;
+	const struct wmq_connect_pend *con = &c->pend;
+	bool assigned = con->assigned;
+	uint16_t server_keepalive = con->server_keepalive;
 	struct wmq_session *s = wmq_hmap_get(&b->sessions, c->client_id, strlen(c->client_id));
 	bool present = false;
 
@@ -433,9 +531,7 @@ static void finish_connect(struct wmq_client *c, const struct wmq_connect *con, 
 	}
 	s->version = c->version;
 	if (c->version == WMQ_V5) {
-		s->expiry_interval = wmq_props_has(&con->props, WMQ_PROP_SESSION_EXPIRY)
-					     ? con->props.session_expiry
-					     : 0;
+		s->expiry_interval = con->has_session_expiry ? con->session_expiry : 0;
 	} else if (con->clean) {
 		s->expiry_interval = 0;
 	} else {
@@ -570,6 +666,23 @@ static void violation(struct wmq_client *c, uint8_t rc, const char *why)
 	wmq_client_close(c, rc, why);
 }
 
+/* The listener's deny action for a PUBLISH the policy refuses. */
+static void deny_publish(struct wmq_client *c, const struct wmq_publish *p)
+{
+	if (c->listener->cfg.deny_action == WMQ_DENY_DISCONNECT) {
+		/* v5: DISCONNECT 0x87 (MQTT 5.0 §3.14.2.1); 3.1.1: close */
+		wmq_client_close(c, WMQ_RC_NOT_AUTHORIZED, "publish not authorized");
+		return;
+	}
+	/* v5: 0x87 ends the QoS 1/2 flow ([MQTT-4.3.3-4]: a PUBREC with a
+	 * reason code >= 0x80 needs no PUBREL); 3.1.1 has no reason codes:
+	 * the message is acknowledged and dropped. QoS 0: dropped. */
+	if (p->qos == 1)
+		ack_or_hold(c, WMQ_PUBACK, p->packet_id, WMQ_RC_NOT_AUTHORIZED, false);
+	else if (p->qos == 2)
+		ack_or_hold(c, WMQ_PUBREC, p->packet_id, WMQ_RC_NOT_AUTHORIZED, false);
+}
+
 static void handle_publish(struct wmq_client *c, const struct wmq_pkt *pkt)
 {
 	struct wmq_broker *b = c->b;
@@ -638,6 +751,13 @@ static void handle_publish(struct wmq_client *c, const struct wmq_pkt *pkt)
 		else
 			send_ack(c, p->qos == 1 ? WMQ_PUBACK : WMQ_PUBREC, p->packet_id,
 				 WMQ_RC_PAYLOAD_FORMAT_INVALID);
+		return;
+	}
+	/* Authorization (DESIGN.md §5): publish, and retain for RETAIN=1. */
+	struct wmq_policy_decision d;
+	if (!wmq_security_check(c, WMQ_ACT_PUBLISH, topic, p->qos, "publish", &d) ||
+	    (p->retain && !wmq_security_check(c, WMQ_ACT_RETAIN, topic, p->qos, "retain", &d))) {
+		deny_publish(c, p);
 		return;
 	}
 	bool known_qos2 = false;
@@ -728,6 +848,7 @@ static void handle_subscribe(struct wmq_client *c, const struct wmq_pkt *pkt)
 	size_t pos = 0, i = 0;
 	struct wmq_bytes filter;
 	struct wmq_subopts o;
+	struct wmq_policy_decision d;
 
 	if (sp->props.n_user > b->cfg.max_user_properties) {
 		violation(c, WMQ_RC_QUOTA_EXCEEDED, "too many user properties");
@@ -752,12 +873,22 @@ static void handle_subscribe(struct wmq_client *c, const struct wmq_pkt *pkt)
 			/* [MQTT-3.8.3-4] No Local on a shared subscription */
 			violation(c, WMQ_RC_PROTOCOL_ERROR, "no local on a shared subscription");
 			goto out;
+		} else if (!wmq_security_check(c, WMQ_ACT_SUBSCRIBE, filter, o.qos, "subscribe", &d)) {
+			if (c->listener->cfg.deny_action == WMQ_DENY_DISCONNECT) {
+				wmq_client_close(c, WMQ_RC_NOT_AUTHORIZED, "subscribe not authorized");
+				goto out;
+			}
+			/* v5 0x87; 3.1.1 0x80 Failure ([MQTT-3.9.3-2]) */
+			rc = c->version == WMQ_V5 ? WMQ_RC_NOT_AUTHORIZED : WMQ_RC_UNSPECIFIED;
 		} else if (b->cfg.max_subscriptions_per_client &&
 			   s->subs.n >= b->cfg.max_subscriptions_per_client &&
 			   !wmq_hmap_get(&s->subs, filter.p, filter.len)) {
 			rc = WMQ_RC_QUOTA_EXCEEDED;
 		} else {
-			/* [MQTT-3.2.2-9]/[MQTT-3.8.4-8] grant at most max_qos */
+			/* [MQTT-3.2.2-9]/[MQTT-3.8.4-8] grant at most max_qos,
+			 * and at most what the policy grants */
+			if (o.qos > d.qos)
+				o.qos = d.qos;
 			if (o.qos > b->cfg.max_qos)
 				o.qos = b->cfg.max_qos;
 			if (wmq_session_subscribe(b, s, filter, &o, sub_id, &existed) != WMQ_OK) {
@@ -951,8 +1082,15 @@ static size_t process_bytes(struct wmq_client *c, const uint8_t *buf, size_t len
 {
 	struct wmq_broker *b = c->b;
 	size_t off = 0;
+	if (c->state == WMQ_CL_NEW && !c->listener->tls && wmq_tls_looks_like_client_hello(buf, len)) {
+		WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "connection from %s on port %u: TLS sent to a plain MQTT port",
+			c->conn.peer, c->listener->bound_port);
+		wmq_client_close(c, RC_NONE, NULL);
+		return len;
+	}
 	/* Bounded by the bytes in the buffer: each turn consumes a packet. */
-	while (c->state != WMQ_CL_CLOSED && off < len) {
+	/* CL_AUTH: what follows CONNECT waits until the verdict. */
+	while (c->state != WMQ_CL_CLOSED && c->state != WMQ_CL_AUTH && off < len) {
 		uint8_t first;
 		uint32_t body_len;
 		size_t hdr;
@@ -1024,21 +1162,42 @@ void wmq_client_on_event(struct wmq_ev_handle *h, uint32_t events)
 {
 	struct wmq_client *c = h->arg;
 	struct wmq_broker *b = c->b;
-	if (events & WMQ_EV_WRITE) {
+	bool tls = c->listener->tls != NULL;
+	/* A TLS read may wait for writability (handshake flights): a write
+	 * event then drives the read side. */
+	if (tls && (events & WMQ_EV_WRITE) &&
+	    (!wmq_tls_handshake_done(&c->conn) || (wmq_tls_wants(&c->conn) & WMQ_EV_WRITE)))
+		events |= WMQ_EV_READ;
+	if ((events & WMQ_EV_WRITE) && (c->want_write || !tls)) {
 		wmq_client_flush(c);
 		if (c->state == WMQ_CL_CONNECTED && !c->want_write && c->session)
 			wmq_session_pump(b, c->session);
 	}
 	if ((events & (WMQ_EV_READ | WMQ_EV_ERROR)) && c->state != WMQ_CL_CLOSED) {
 		wmq_err e;
-		if (c->conn.in.len == 0) {
-			e = read_direct(c);
-		} else {
-			uint64_t before = c->conn.bytes_in;
-			e = wmq_conn_fill(&c->conn, READ_BUDGET);
-			b->stats.bytes_received += c->conn.bytes_in - before;
-			if (c->conn.in.len)
-				process_input(c);
+		int rounds = 0;
+		/* Bounded: decrypted bytes the TLS engine still holds do not
+		 * make the socket readable again, so drain them now. */
+		do {
+			if (c->conn.in.len == 0) {
+				e = read_direct(c);
+			} else {
+				uint64_t before = c->conn.bytes_in;
+				e = wmq_conn_fill(&c->conn, READ_BUDGET);
+				b->stats.bytes_received += c->conn.bytes_in - before;
+				if (c->conn.in.len)
+					process_input(c);
+			}
+		} while (e == WMQ_OK && tls && c->state != WMQ_CL_CLOSED && wmq_tls_pending(&c->conn) &&
+			 ++rounds < 256);
+		if (tls && e != WMQ_OK && e != WMQ_ERR_LIMIT && c->state != WMQ_CL_CLOSED &&
+		    wmq_tls_failure(&c->conn) != WMQ_TLS_FAIL_NONE) {
+			enum wmq_tls_fail f = wmq_tls_failure(&c->conn);
+			WMQ_LOG(&b->log, f == WMQ_TLS_FAIL_CLOSED ? WMQ_LOG_DEBUG : WMQ_LOG_NOTICE,
+				"TLS handshake from %s on port %u failed (%s): %s", c->conn.peer,
+				c->listener->bound_port, wmq_tls_fail_name(f), wmq_tls_last_error(&c->conn));
+			wmq_client_close(c, RC_NONE, NULL);
+			return;
 		}
 		if (c->state == WMQ_CL_CLOSED)
 			return;
@@ -1051,6 +1210,13 @@ void wmq_client_on_event(struct wmq_ev_handle *h, uint32_t events)
 		} else if (e != WMQ_OK) {
 			wmq_client_close(c, RC_NONE, "socket error");
 		}
+	}
+	if (tls && c->state != WMQ_CL_CLOSED) {
+		uint32_t want = WMQ_EV_READ;
+		if (c->want_write || (wmq_tls_wants(&c->conn) & WMQ_EV_WRITE))
+			want |= WMQ_EV_WRITE;
+		if (wmq_ev_mod(b->ev, &c->h, want) != WMQ_OK)
+			wmq_client_close(c, RC_NONE, "event loop error");
 	}
 }
 

@@ -396,6 +396,19 @@ void wmq_session_pump(struct wmq_broker *b, struct wmq_session *s)
 			qent_free(e);
 			continue;
 		}
+		/* receive again at send time: the message may have been
+		 * queued while the session was offline or under an older
+		 * policy (DESIGN.md §5). Denied: dropped, counted. */
+		struct wmq_policy_decision d;
+		if (!wmq_security_check(c, WMQ_ACT_RECEIVE, wmq_bytes_cstr(e->msg->topic), e->qos, "receive",
+					&d)) {
+			qlist_unlink(&s->queue, e);
+			wmq_persist_qdel(b, s, e);
+			qent_free(e);
+			continue;
+		}
+		if (d.qos < e->qos)
+			e->qos = d.qos;
 		if (e->qos > 0 && s->inflight.count >= window(b, c))
 			break;
 		qlist_unlink(&s->queue, e);
@@ -500,6 +513,16 @@ void wmq_session_deliver(struct wmq_broker *b, struct wmq_session *s, struct wmq
 	(void)wmq_msg_expiry_left(msg, wmq_now_ms(), &expired);
 	if (expired)
 		return;
+	if (online) {
+		/* receive is checked at every delivery (live and retained);
+		 * the policy may lower the QoS. Queued messages are checked
+		 * again when wmq_session_pump() sends them. */
+		struct wmq_policy_decision d;
+		if (!wmq_security_check(c, WMQ_ACT_RECEIVE, wmq_bytes_cstr(msg->topic), qos, "receive", &d))
+			return;
+		if (d.qos < qos)
+			qos = d.qos;
+	}
 	if (qos == 0 && !online && !b->cfg.queue_qos0_messages) {
 		/* QoS 0 is not kept for offline sessions unless configured */
 		return;

@@ -47,4 +47,17 @@ void wmq_sys_publish(struct wmq_broker *b, uint64_t now)
 	sys_u64(b, "$SYS/broker/retained messages/count", b->retained.count, now);
 	sys_u64(b, "$SYS/broker/bytes/received", st->bytes_received, now);
 	sys_u64(b, "$SYS/broker/bytes/sent", st->bytes_sent, now);
+	if (b->authpool) {
+		/* Every password CONNECT costs one verification, whether the
+		 * user exists or not (the dummy verifier): tests compare these. */
+		struct wmq_authpool_stats as;
+		wmq_authpool_get_stats(b->authpool, &as);
+		sys_u64(b, "$SYS/broker/auth/verifications", as.pw.argon2_runs + as.pw.legacy_runs, now);
+		sys_u64(b, "$SYS/broker/auth/checks", as.pw.checks, now);
+		sys_u64(b, "$SYS/broker/auth/cache_hits", as.pw.cache_hits, now);
+		sys_u64(b, "$SYS/broker/auth/accepted", as.accepted, now);
+		sys_u64(b, "$SYS/broker/auth/refused", st->auth_refused, now);
+		sys_u64(b, "$SYS/broker/authz/denied", st->authz_denied, now);
+		sys_u64(b, "$SYS/broker/authz/receive_denied", st->receive_denied, now);
+	}
 }

@@ -50,6 +50,13 @@ enum wmq_identity_source {
 	WMQ_IDSRC_SAN_URI = 4,
 };
 
+/* What happens to a client an authorization rule denies (order = the words
+ * reason_code, disconnect). */
+enum wmq_deny_action {
+	WMQ_DENY_REASON_CODE = 0, /* v5: 0x87 in the ack; 3.1.1: SUBACK 0x80, ack-and-drop */
+	WMQ_DENY_DISCONNECT = 1,  /* v5: DISCONNECT 0x87; 3.1.1: close */
+};
+
 struct wmq_listener_cfg {
 	uint16_t port;          /* 0 = ephemeral (tests) */
 	char *address;          /* NULL = all interfaces ("0.0.0.0" and "::") */
@@ -77,6 +84,7 @@ struct wmq_listener_cfg {
 	enum wmq_identity_source identity_source;
 	char *psk_hint;         /* enables TLS-PSK (keys from the store) */
 	bool crl_disconnect;    /* on reload, drop live sessions the new CRL revokes */
+	enum wmq_deny_action deny_action; /* authorization denials */
 };
 
 /* Whether |l| is a TLS listener (certificate or PSK). */
@@ -127,6 +135,7 @@ struct wmq_config {
 	int log_level;                   /* enum wmq_log_level */
 	char *log_dest;                  /* "stderr", "stdout", "none" or "file:PATH" */
 	bool log_timestamp;
+	char *audit_file;                /* tamper-evident audit log, NULL = none */
 };
 
 /* Fill |cfg| with the built-in defaults: no file, one listener on

@@ -28,6 +28,8 @@ static const char *const tls_version_words[] = {"tlsv1.2", "tlsv1.3", NULL};
 /* Index = enum wmq_identity_source (and enum wmq_tls_identity). */
 static const char *const identity_words[] = {"cn", "subject", "san_dns", "san_email", "san_uri",
 					     NULL};
+/* Index = enum wmq_deny_action. */
+static const char *const deny_action_words[] = {"reason_code", "disconnect", NULL};
 static const char *const durability_words[] = {"strict", "batched", "none", NULL};
 /* Index = enum wmq_log_level (the unit test checks wmq_log_level_parse). */
 static const char *const log_level_words[] = {"error", "warning", "notice", "info", "debug", NULL};
@@ -65,6 +67,14 @@ const struct wmq_opt wmq_config_options[] = {
 	 "default is `false`; the built-in configuration used when no file is given sets it to `true` "
 	 "(and listens on loopback only), as mosquitto 2 does. At top level it sets the default for "
 	 "every listener; inside a listener section it applies to that listener."},
+	{"deny_action", WMQ_OPT_ENUM, WMQ_SCOPE_LISTENER, R, WMQ_GROUP_LISTENERS,
+	 0, 0, 1, deny_action_words, "reason_code", NOG, L(deny_action), NULL,
+	 "What the listener does when an authorization rule denies a client (see docs/SECURITY.md): "
+	 "`reason_code` answers MQTT 5 clients with reason code 0x87 (Not authorized) in the "
+	 "PUBACK, PUBREC or SUBACK (a denied QoS 0 PUBLISH is dropped) and MQTT 3.1.1 clients with "
+	 "SUBACK 0x80 for a denied filter and an acknowledged but dropped PUBLISH; `disconnect` "
+	 "closes the connection (MQTT 5: DISCONNECT 0x87 first). Rules exist only with persistence "
+	 "(the identity store)."},
 	{"max_connections", WMQ_OPT_INT, WMQ_SCOPE_BOTH, R, WMQ_GROUP_LISTENERS,
 	 -1, INT32_MAX, 1, NULL, "-1", G(max_connections), L(max_connections), "",
 	 "Maximum number of simultaneous client connections; `-1` means unlimited. At top level it "
@@ -297,6 +307,12 @@ const struct wmq_opt wmq_config_options[] = {
 	 "are not supported, and only one `log_dest` line is allowed",
 	 "Where log lines go: `stderr`, `stdout`, `none`, or `file PATH` (lines are appended "
 	 "to the file)."},
+	{"audit_file", WMQ_OPT_PATH, WMQ_SCOPE_GLOBAL, 0, WMQ_GROUP_LOGGING,
+	 0, 0, 1, NULL, NULL, G(audit_file), NOL, NULL,
+	 "Tamper-evident audit log (JSON lines, each carrying the hash of the previous one; "
+	 "`wardmq_ctl audit verify FILE` checks the chain): one line per refused authentication and "
+	 "per denied authorization, rate-limited so that a flood cannot fill the disk. Created with "
+	 "mode 0600 and appended to. Unset: no audit log."},
 	{"log_timestamp", WMQ_OPT_BOOL, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_LOGGING,
 	 0, 0, 1, NULL, "true", G(log_timestamp), NOL, "",
 	 "Prefix each log line with the time (ISO 8601, UTC)."},

@@ -23,7 +23,7 @@
  * records passed to load callbacks are borrowed and valid only during the
  * callback (copy what you keep).
  *
- * Schema (user_version 2, application_id 0x574D5121 'WMQ!'); every table
+ * Schema (user_version 3, application_id 0x574D5121 'WMQ!'); every table
  * except messages is WITHOUT ROWID. Times are wall-clock seconds since the
  * epoch. "bytes" columns may be NULL (absent) or zero-length (present, empty):
  *
@@ -92,6 +92,10 @@
  * enough), before the references: foreign keys are checked per statement,
  * and an earlier commit may already have collected the message.
  *
+ * Identities and policy (users, groups, roles, rules, client-id bindings,
+ * bans, PSK identities, policy version: migration 3) are read and written
+ * through a connection of their own: store/identity.h.
+ *
  * Migrations: an ordered const array of SQL steps (schema.c); step i takes
  * user_version i to i+1 in its own transaction. A database with a newer
  * user_version than this build knows is refused. */
@@ -109,7 +113,7 @@ struct wmq_store;       /* opaque handle */
 struct wmq_store_batch; /* opaque op log of one tick */
 
 /* Schema version this build writes (PRAGMA user_version). */
-#define WMQ_STORE_SCHEMA_VERSION 2
+#define WMQ_STORE_SCHEMA_VERSION 3
 /* Session expiry interval meaning "never expires" (MQTT 5 §3.1.2.11.2). */
 #define WMQ_STORE_EXPIRY_NEVER UINT32_MAX
 

@@ -87,10 +87,12 @@ def _translate_for_mosquitto(lines):
 class Broker:
     """One broker process. port, log_path, conf_path; stop() returns problems."""
 
-    def __init__(self, workdir, index, lines, args, use_config, verbose, anonymous):
+    def __init__(self, workdir, index, lines, args, use_config, verbose, anonymous,
+                 listener_lines=()):
         self.workdir = workdir
         self.index = index
         self.lines = list(lines)
+        self.listener_lines = list(listener_lines)
         self.args = list(args)
         self.use_config = use_config
         self.verbose = verbose
@@ -122,6 +124,7 @@ class Broker:
                 body.append("log_level debug")
             body += lines
             body.append(f"listener {port} 127.0.0.1")
+            body += self.listener_lines     # options of this listener
         return "\n".join(body) + "\n"
 
     def write_config(self, lines=None):
@@ -243,11 +246,12 @@ class Broker:
 
 @pytest.fixture
 def broker_factory(tmp_path, request):
-    """start(*config_lines, args=(), config=True, verbose=False, anonymous=True) -> Broker."""
+    """start(*config_lines, args=(), config=True, verbose=False, anonymous=True,
+    listener=()) -> Broker. |listener| lines follow the listener line (TLS...)."""
     brokers = []
 
-    def start(*lines, args=(), config=True, verbose=False, anonymous=True):
-        b = Broker(str(tmp_path), len(brokers), lines, args, config, verbose, anonymous)
+    def start(*lines, args=(), config=True, verbose=False, anonymous=True, listener=()):
+        b = Broker(str(tmp_path), len(brokers), lines, args, config, verbose, anonymous, listener)
         brokers.append(b)
         return b.start()
 

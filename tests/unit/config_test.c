@@ -193,7 +193,7 @@ TEST(table_is_consistent)
 		"persistence_file", "durability", "durability_interval", "log_level", "log_dest",
 		"log_timestamp", "certfile", "keyfile", "cafile", "capath", "crlfile", "tls_version",
 		"ciphers", "ciphers_tls1.3", "require_certificate", "use_identity_as_username",
-		"identity_source", "psk_hint", "crl_disconnect"};
+		"identity_source", "psk_hint", "crl_disconnect", "deny_action", "audit_file"};
 	for (size_t i = 0; i < WMQ_ARRAY_LEN(names); i++)
 		if (!wmq_config_find(names[i]))
 			TEST_FAIL_("option %s missing from the table", names[i]);
@@ -647,7 +647,7 @@ TEST(reload_classification)
 	for (size_t i = 0; i < WMQ_CONFIG_N_OPTIONS; i++)
 		if (!(wmq_config_options[i].flags & WMQ_OPT_RELOADABLE))
 			nonreload++;
-	ASSERT_EQ(nonreload, 6); /* listener, protocol, 4 persistence options */
+	ASSERT_EQ(nonreload, 7); /* listener, protocol, 4 persistence options, audit_file */
 }
 
 TEST(comments_blank_lines_whitespace)

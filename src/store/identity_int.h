@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT
+ * identity_int.h - private to src/store: the statement table of the
+ * identity handle (identity.c); the SQL text lives in schema.c with every
+ * other statement, in the same order. Nothing outside src/store includes
+ * this file. */
+#ifndef WMQ_STORE_IDENTITY_INT_H
+#define WMQ_STORE_IDENTITY_INT_H
+
+enum wmq_store_id_stmt {
+	ID_BEGIN_W,
+	ID_BEGIN_R,
+	ID_COMMIT,
+	ID_ROLLBACK,
+	ID_SAVEPOINT,
+	ID_RELEASE,
+	ID_ROLLBACK_TO,
+	ID_VERSION_GET,
+	ID_VERSION_BUMP,
+	ID_USER_ADD,
+	ID_USER_DEL,
+	ID_USER_SET_VERIFIER,
+	ID_USER_UPGRADE,
+	ID_USER_SET_DISABLED,
+	ID_USER_GET,
+	ID_USER_LIST,
+	ID_USER_EXISTS,
+	ID_USER_GROUPS,
+	ID_USER_ROLES,
+	ID_GROUP_ADD,
+	ID_GROUP_DEL,
+	ID_GROUP_EXISTS,
+	ID_GROUP_LIST,
+	ID_MEMBER_ADD,
+	ID_MEMBER_DEL,
+	ID_GROUP_MEMBERS,
+	ID_GROUP_ROLES,
+	ID_ROLE_ADD,
+	ID_ROLE_DEL,
+	ID_ROLE_EXISTS,
+	ID_ROLE_LIST,
+	ID_GRANT_USER,
+	ID_GRANT_GROUP,
+	ID_REVOKE_USER,
+	ID_REVOKE_GROUP,
+	ID_ROLE_HOLDERS,
+	ID_RULE_ADD,
+	ID_RULE_DEL,
+	ID_RULE_DEL_ALL,
+	ID_RULE_GET,
+	ID_RULE_LIST,
+	ID_CLIENT_BIND,
+	ID_CLIENT_UNBIND,
+	ID_CLIENT_GET,
+	ID_CLIENT_LIST,
+	ID_CLIENT_LIST_USER,
+	ID_BAN_GET,
+	ID_BAN_PUT,
+	ID_BAN_DEL,
+	ID_BAN_LIST,
+	ID_BAN_PURGE,
+	ID_PSK_ADD,
+	ID_PSK_DEL,
+	ID_PSK_GET,
+	ID_PSK_LIST,
+	ID_STMT__COUNT
+};
+
+extern const char *const wmq_store_id_sql[ID_STMT__COUNT];
+
+#endif
