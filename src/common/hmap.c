@@ -2,6 +2,7 @@
  * hmap.c - linear-probing hash map with backward-shift deletion. */
 #include "common/hmap.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -55,16 +56,30 @@ uint64_t wmq_siphash(uint64_t k0, uint64_t k1, const void *p, size_t len)
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-void wmq_hmap_init(struct wmq_hmap *m)
+/* One SipHash key for the process, drawn from the kernel once: a constant
+ * after initialisation (like Python's hash randomisation), so creating a map
+ * costs no system call. The key stays secret from peers, which is what
+ * defeats hash flooding. */
+static uint64_t process_key[2];
+static pthread_once_t process_key_once = PTHREAD_ONCE_INIT;
+
+static void process_key_init(void)
 {
-	memset(m, 0, sizeof *m);
 	uint64_t k[2] = {0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
 	if (wmq_rand_bytes(k, sizeof k) != WMQ_OK) {
 		/* getrandom cannot fail on Linux >= 3.17 with a valid buffer;
 		 * keep the fixed key rather than fail init. */
 	}
-	m->k0 = k[0];
-	m->k1 = k[1];
+	process_key[0] = k[0];
+	process_key[1] = k[1];
+}
+
+void wmq_hmap_init(struct wmq_hmap *m)
+{
+	memset(m, 0, sizeof *m);
+	(void)pthread_once(&process_key_once, process_key_init);
+	m->k0 = process_key[0];
+	m->k1 = process_key[1];
 }
 
 void wmq_hmap_cleanup(struct wmq_hmap *m)

@@ -2,7 +2,8 @@
  * hmap.h - open-addressing hash map from byte strings to pointers.
  * Role: session table, topic-trie children, topic aliases. Keys are
  * attacker-controlled (client ids, topic levels), so hashing is SipHash-2-4
- * keyed per map with kernel randomness: no hash-flooding.
+ * keyed with a process-wide secret drawn from the kernel once: no
+ * hash-flooding, and no system call per map.
  * Ownership: keys are borrowed; the caller keeps each key alive (normally
  * the value object owns its key) until it is deleted from the map. Values are
  * the caller's. Threading: none; one owner. */
