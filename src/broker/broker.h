@@ -212,34 +212,36 @@ struct wmq_qent {
 
 struct wmq_qlist {
 	struct wmq_qent *head, *tail;
-	uint32_t count;
 	uint64_t bytes;
+	uint32_t count;
 };
 
 #define WMQ_EXPIRY_NEVER UINT32_MAX
 
 struct wmq_session {
+	/* Ordered by size to keep idle sessions small. */
 	char *client_id;
-	size_t cid_len;
 	char *username;               /* owner's username, or NULL */
 	struct wmq_client *client;    /* attached connection, or NULL */
-	uint8_t version;
-	uint32_t expiry_interval;     /* seconds, WMQ_EXPIRY_NEVER */
-	uint64_t expire_at;           /* monotonic ms while offline, 0 otherwise */
-	struct wmq_hmap subs;         /* filter -> struct wmq_sub */
+	uint16_t *in_qos2;            /* inbound QoS 2 ids awaiting PUBREL */
+	struct wmq_msg *will;         /* delayed will waiting, or NULL */
+	struct wmq_session *off_prev, *off_next; /* offline list (timed) */
+	struct wmq_hmap *subs;        /* filter -> struct wmq_sub; NULL until the
+	                               * first subscription (idle devices stay small) */
 	struct wmq_qlist queue;       /* waiting to be sent */
 	struct wmq_qlist inflight;    /* sent, waiting for an acknowledgement */
-	uint16_t next_pid;
+	uint64_t expire_at;           /* monotonic ms while offline, 0 otherwise */
 	uint64_t next_seq;            /* last queue sequence number used */
-	bool stored;                  /* persistent and mirrored in the store */
-	uint16_t *in_qos2;            /* inbound QoS 2 ids awaiting PUBREL */
-	size_t n_in_qos2, cap_in_qos2;
-	struct wmq_msg *will;         /* delayed will waiting, or NULL */
 	uint64_t will_at;             /* monotonic ms to publish |will| */
-	struct wmq_session *off_prev, *off_next; /* offline list (timed) */
-	bool on_offline_list;
 	uint64_t match_gen;           /* router scratch: publish generation */
-	size_t match_slot;            /* router scratch: index into match set */
+	uint32_t cid_len;             /* client ids are at most 65535 bytes */
+	uint32_t expiry_interval;     /* seconds, WMQ_EXPIRY_NEVER */
+	uint32_t n_in_qos2, cap_in_qos2;
+	uint32_t match_slot;          /* router scratch: index into match set */
+	uint16_t next_pid;
+	uint8_t version;
+	bool stored;                  /* persistent and mirrored in the store */
+	bool on_offline_list;
 };
 
 /* ---- connections (client.c) --------------------------------------------- */
@@ -273,53 +275,49 @@ struct wmq_held_ack {
 };
 
 struct wmq_client {
+	/* Ordered by size to keep idle connections small. */
 	struct wmq_broker *b;
 	struct wmq_listener *listener;
 	struct wmq_conn conn;
 	struct wmq_ev_handle h;
-	enum wmq_cstate state;
-	uint8_t version;
 	struct wmq_session *session;
 	char *client_id;            /* owned until attached, then the session's */
 	char *username;
-	uint16_t keepalive;         /* effective, seconds */
-	uint64_t accepted_at;       /* monotonic ms */
-	uint64_t last_rx;           /* monotonic ms of the last packet */
-	/* what the peer told us (v5) */
-	uint16_t peer_receive_max;  /* its window for our QoS 1/2 sends */
-	uint32_t peer_max_packet;   /* largest packet it accepts */
-	uint16_t peer_alias_max;    /* aliases we may assign */
-	bool req_problem_info;
-	bool req_response_info;
-	/* topic aliases */
-	char **alias_in;            /* [max_topic_alias + 1], client -> broker */
-	uint16_t alias_in_n;
-	struct wmq_hmap alias_out;  /* topic -> (void*)(uintptr_t)alias */
+	char **alias_in;            /* [max_topic_alias + 1], client -> broker;
+	                             * allocated on first use */
+	struct wmq_hmap *alias_out; /* topic -> (void*)(uintptr_t)alias; on first use */
 	char **alias_out_topics;    /* owned keys of alias_out */
-	uint16_t alias_out_n;
-	/* will registered at CONNECT */
-	struct wmq_msg *will;
-	uint32_t will_delay;
-	/* lists */
+	struct wmq_msg *will;       /* will registered at CONNECT */
 	struct wmq_client *prev, *next;       /* all clients */
 	struct wmq_client *dirty_next;        /* needs a flush this turn */
-	bool dirty;
 	struct wmq_client *dead_next;         /* freed after the loop turn */
+	struct wmq_client *held_next; /* broker's list of clients with acks held */
+	struct wmq_held_ack *held;  /* acks in order, some awaiting a commit */
+	struct wmq_authz *authz;    /* the principal's authorizer, or NULL */
+	uint64_t accepted_at;       /* monotonic ms */
+	uint64_t last_rx;           /* monotonic ms of the last packet */
+	uint64_t dropped;           /* QoS 0 messages dropped for this client */
+	uint64_t auth_token;        /* CL_AUTH: key in b->auth_waiting, 0 = none */
+	uint64_t authz_denied;      /* authorization denials of this connection */
+	uint32_t peer_max_packet;   /* largest packet the peer accepts (v5) */
+	uint32_t will_delay;
+	uint32_t nheld, capheld;
+	struct wmq_connect_pend pend; /* CL_AUTH: the CONNECT being decided */
+	enum wmq_cstate state;
+	uint16_t keepalive;         /* effective, seconds */
+	uint16_t peer_receive_max;  /* its window for our QoS 1/2 sends (v5) */
+	uint16_t peer_alias_max;    /* aliases we may assign (v5) */
+	uint16_t alias_in_n;
+	uint16_t alias_out_n;
+	uint8_t version;
+	bool req_problem_info;
+	bool req_response_info;
+	bool dirty;
 	bool want_write;
 	bool closing_sent;          /* DISCONNECT queued; close after flush */
 	bool taken_over;            /* a newer connection took the session */
 	bool cert_authenticated;    /* TLS client certificate named the client */
-	struct wmq_held_ack *held;  /* acks in order, some awaiting a commit */
-	size_t nheld, capheld;
-	struct wmq_client *held_next; /* broker's list of clients with acks held */
 	bool on_held_list;
-	uint64_t dropped;           /* QoS 0 messages dropped for this client */
-	struct wmq_bytes auth_method_pending; /* reserved for enhanced auth */
-	/* CL_AUTH: a job on the auth pool (security.c) */
-	uint64_t auth_token;        /* key in b->auth_waiting, 0 = none */
-	struct wmq_connect_pend pend;
-	struct wmq_authz *authz;    /* the principal's authorizer, or NULL */
-	uint64_t authz_denied;      /* authorization denials of this connection */
 };
 
 /* ---- listeners and broker ------------------------------------------------ */
@@ -481,6 +479,8 @@ bool wmq_session_ack(struct wmq_broker *b, struct wmq_session *s, uint8_t type, 
 WMQ_MUST_USE wmq_err wmq_session_subscribe(struct wmq_broker *b, struct wmq_session *s,
 					   struct wmq_bytes filter, const struct wmq_subopts *o,
 					   uint32_t sub_id, bool *existed);
+struct wmq_sub *wmq_session_find_sub(const struct wmq_session *s, struct wmq_bytes filter);
+size_t wmq_session_nsubs(const struct wmq_session *s);
 bool wmq_session_unsubscribe(struct wmq_broker *b, struct wmq_session *s,
 			     struct wmq_bytes filter);
 void wmq_session_housekeeping(struct wmq_broker *b, uint64_t now);

@@ -188,7 +188,10 @@ void wmq_client_free(struct wmq_client *c)
 	for (size_t i = 0; i < c->alias_out_n; i++)
 		wmq_free(c->alias_out_topics[i]);
 	wmq_free(c->alias_out_topics);
-	wmq_hmap_cleanup(&c->alias_out);
+	if (c->alias_out) {
+		wmq_hmap_cleanup(c->alias_out);
+		wmq_free(c->alias_out);
+	}
 	wmq_conn_cleanup(&c->conn);
 	wmq_free(c);
 }
@@ -207,7 +210,6 @@ void wmq_client_accept(struct wmq_listener *l, int fd, const char *peer)
 	c->accepted_at = c->last_rx = wmq_now_ms();
 	c->peer_receive_max = 65535;
 	c->peer_max_packet = 268435455u + 5u;
-	wmq_hmap_init(&c->alias_out);
 	/* Until CONNECT completes only a small packet is accepted. */
 	wmq_conn_init(&c->conn, fd, &wmq_transport_tcp, peer,
 		      (size_t)b->cfg.max_packet_size_pre_connect + 5u,
@@ -215,14 +217,12 @@ void wmq_client_accept(struct wmq_listener *l, int fd, const char *peer)
 	if (l->tls && wmq_tls_server_start(l->tls, &c->conn) != WMQ_OK) {
 		WMQ_LOG(&b->log, WMQ_LOG_WARNING, "cannot start TLS for %s", peer);
 		wmq_conn_cleanup(&c->conn);
-		wmq_hmap_cleanup(&c->alias_out);
 		wmq_free(c);
 		return;
 	}
 	if (wmq_ev_add(b->ev, &c->h, fd, WMQ_EV_READ, wmq_client_on_event, c) != WMQ_OK) {
 		WMQ_LOG(&b->log, WMQ_LOG_WARNING, "cannot watch connection from %s", peer);
 		wmq_conn_cleanup(&c->conn);
-		wmq_hmap_cleanup(&c->alias_out);
 		wmq_free(c);
 		return;
 	}
@@ -551,14 +551,7 @@ static void finish_connect(struct wmq_client *c)
 	b->nconnected++;
 	b->stats.clients_total_connected_ever++;
 	c->conn.in.max = (size_t)b->cfg.max_packet_size + 5u;
-	if (b->cfg.max_topic_alias) {
-		c->alias_in = wmq_calloc((size_t)b->cfg.max_topic_alias + 1, sizeof(char *));
-		if (!c->alias_in) {
-			wmq_client_close(c, RC_NONE, "out of memory");
-			return;
-		}
-		c->alias_in_n = b->cfg.max_topic_alias;
-	}
+
 	if (c->peer_alias_max) {
 		size_t n = c->peer_alias_max < 256 ? c->peer_alias_max : 256;
 		c->alias_out_topics = wmq_calloc(n, sizeof(char *));
@@ -705,9 +698,19 @@ static void handle_publish(struct wmq_client *c, const struct wmq_pkt *pkt)
 	if (c->version == WMQ_V5 && wmq_props_has(&p->props, WMQ_PROP_TOPIC_ALIAS)) {
 		uint16_t a = p->props.topic_alias;
 		/* [MQTT-3.3.2-9] 0 or above our Topic Alias Maximum */
-		if (a == 0 || a > b->cfg.max_topic_alias || !c->alias_in) {
+		if (a == 0 || a > b->cfg.max_topic_alias) {
 			violation(c, WMQ_RC_TOPIC_ALIAS_INVALID, "topic alias invalid");
 			return;
+		}
+		if (!c->alias_in) {
+			/* allocated on first use: most connections never
+			 * use aliases, and idle ones should stay small */
+			c->alias_in = wmq_calloc((size_t)b->cfg.max_topic_alias + 1, sizeof(char *));
+			if (!c->alias_in) {
+				violation(c, WMQ_RC_SERVER_BUSY, "out of memory");
+				return;
+			}
+			c->alias_in_n = b->cfg.max_topic_alias;
 		}
 		if (topic.len) {
 			if (!topic_within_limits(b, topic)) {
@@ -881,8 +884,8 @@ static void handle_subscribe(struct wmq_client *c, const struct wmq_pkt *pkt)
 			/* v5 0x87; 3.1.1 0x80 Failure ([MQTT-3.9.3-2]) */
 			rc = c->version == WMQ_V5 ? WMQ_RC_NOT_AUTHORIZED : WMQ_RC_UNSPECIFIED;
 		} else if (b->cfg.max_subscriptions_per_client &&
-			   s->subs.n >= b->cfg.max_subscriptions_per_client &&
-			   !wmq_hmap_get(&s->subs, filter.p, filter.len)) {
+			   wmq_session_nsubs(s) >= b->cfg.max_subscriptions_per_client &&
+			   !wmq_session_find_sub(s, filter)) {
 			rc = WMQ_RC_QUOTA_EXCEEDED;
 		} else {
 			/* [MQTT-3.2.2-9]/[MQTT-3.8.4-8] grant at most max_qos,

@@ -70,7 +70,8 @@ static void on_match(void *arg, struct wmq_sub *sub, bool shared)
 			return;
 		}
 		s->match_gen = b->match_gen;
-		s->match_slot = b->nmatches;
+		/* one slot per session: far below 2^32 */
+		s->match_slot = (uint32_t)b->nmatches;
 		b->matches[b->nmatches++] = (struct wmq_match){s, q, sub->opts.retain_as_published, 0, 0};
 	} else {
 		struct wmq_match *m = &b->matches[s->match_slot];

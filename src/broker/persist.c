@@ -294,7 +294,9 @@ wmq_err wmq_persist_hold_ack(struct wmq_broker *b, struct wmq_client *c, uint8_t
 			     uint8_t rc, bool durable)
 {
 	if (c->nheld == c->capheld) {
-		size_t ncap = c->capheld ? c->capheld * 2 : 8;
+		/* bounded by the peer's window of unacknowledged publishes */
+		WMQ_ENSURE(c->capheld < (UINT32_MAX >> 1), WMQ_ERR_LIMIT);
+		uint32_t ncap = c->capheld ? c->capheld * 2 : 8;
 		struct wmq_held_ack *q = wmq_reallocarray(c->held, ncap, sizeof *q);
 		WMQ_ENSURE(q != NULL, WMQ_ERR_NOMEM);
 		c->held = q;
@@ -309,7 +311,7 @@ wmq_err wmq_persist_hold_ack(struct wmq_broker *b, struct wmq_client *c, uint8_t
 /* Send the acks at the head of |c|'s FIFO whose batch is durable. */
 static void release(struct wmq_client *c, uint64_t completed)
 {
-	size_t i = 0;
+	uint32_t i = 0;
 	while (i < c->nheld && c->state == WMQ_CL_CONNECTED) {
 		struct wmq_held_ack *h = &c->held[i];
 		if (h->ticket == TICKET_THIS_TURN || (h->ticket != TICKET_READY && h->ticket > completed))

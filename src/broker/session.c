@@ -86,18 +86,19 @@ static void offline_del(struct wmq_broker *b, struct wmq_session *s)
 
 wmq_err wmq_session_new(struct wmq_broker *b, const char *cid, struct wmq_session **out)
 {
+	size_t len = strlen(cid);
+	/* [MQTT-1.5.4] a client id is an MQTT string: at most 65535 bytes */
+	WMQ_ENSURE(len <= UINT16_MAX, WMQ_ERR_INVAL);
 	struct wmq_session *s = wmq_calloc(1, sizeof *s);
 	WMQ_ENSURE(s != NULL, WMQ_ERR_NOMEM);
-	s->cid_len = strlen(cid);
+	s->cid_len = (uint32_t)len;
 	s->client_id = wmq_strndup(cid, s->cid_len);
 	if (!s->client_id) {
 		wmq_free(s);
 		WMQ_BAIL(WMQ_ERR_NOMEM);
 	}
-	wmq_hmap_init(&s->subs);
 	s->next_pid = 1;
 	if (wmq_hmap_put(&b->sessions, s->client_id, s->cid_len, s) != WMQ_OK) {
-		wmq_hmap_cleanup(&s->subs);
 		wmq_free(s->client_id);
 		wmq_free(s);
 		WMQ_BAIL(WMQ_ERR_NOMEM);
@@ -135,9 +136,12 @@ void wmq_session_end(struct wmq_broker *b, struct wmq_session *s)
 	offline_del(b, s);
 	publish_pending_will(b, s);
 	wmq_persist_session_del(b, s); /* cascades to subscriptions and queue */
-	while ((e = wmq_hmap_next(&s->subs, &it)) != NULL)
-		sub_free(b, e->val);
-	wmq_hmap_cleanup(&s->subs);
+	if (s->subs) {
+		while ((e = wmq_hmap_next(s->subs, &it)) != NULL)
+			sub_free(b, e->val);
+		wmq_hmap_cleanup(s->subs);
+		wmq_free(s->subs);
+	}
 	qlist_clear(&s->queue);
 	qlist_clear(&s->inflight);
 	wmq_free(s->in_qos2);
@@ -246,7 +250,8 @@ bool wmq_session_in_qos2_has(const struct wmq_session *s, uint16_t pid)
 wmq_err wmq_session_in_qos2_add(struct wmq_session *s, uint16_t pid)
 {
 	if (s->n_in_qos2 == s->cap_in_qos2) {
-		size_t ncap = s->cap_in_qos2 ? s->cap_in_qos2 * 2 : 8;
+		/* bounded: at most 65535 packet ids */
+		uint32_t ncap = s->cap_in_qos2 ? s->cap_in_qos2 * 2 : 8;
 		uint16_t *q = wmq_reallocarray(s->in_qos2, ncap, sizeof *q);
 		WMQ_ENSURE(q != NULL, WMQ_ERR_NOMEM);
 		s->in_qos2 = q;
@@ -334,15 +339,20 @@ static bool send_publish(struct wmq_broker *b, struct wmq_client *c, struct wmq_
 			return false;
 		}
 		if (c->peer_alias_max) {
-			uintptr_t a = (uintptr_t)wmq_hmap_get(&c->alias_out, m->topic, m->topic_len);
+			if (!c->alias_out && (c->alias_out = wmq_malloc(sizeof *c->alias_out)))
+				wmq_hmap_init(c->alias_out);
+			uintptr_t a = c->alias_out ? (uintptr_t)wmq_hmap_get(c->alias_out, m->topic,
+									       m->topic_len)
+						   : 0;
 			if (a) {
 				p->props.present |= WMQ_PROP_BIT(WMQ_PROP_TOPIC_ALIAS);
 				p->props.topic_alias = (uint16_t)a;
 				p->topic = (struct wmq_bytes){NULL, 0};
-			} else if (c->alias_out_n < c->peer_alias_max && c->alias_out_n < 256) {
+			} else if (c->alias_out && c->alias_out_n < c->peer_alias_max &&
+				   c->alias_out_n < 256) {
 				char *key = wmq_strndup(m->topic, m->topic_len);
 				uint16_t na = (uint16_t)(c->alias_out_n + 1);
-				if (key && wmq_hmap_put(&c->alias_out, key, m->topic_len,
+				if (key && wmq_hmap_put(c->alias_out, key, m->topic_len,
 							(void *)(uintptr_t)na) == WMQ_OK) {
 					c->alias_out_topics[c->alias_out_n++] = key;
 					p->props.present |= WMQ_PROP_BIT(WMQ_PROP_TOPIC_ALIAS);
@@ -569,7 +579,7 @@ void wmq_session_deliver(struct wmq_broker *b, struct wmq_session *s, struct wmq
 static wmq_err subscribe(struct wmq_broker *b, struct wmq_session *s, struct wmq_bytes filter,
 			 const struct wmq_subopts *o, uint32_t sub_id, bool *existed, bool persist)
 {
-	struct wmq_sub *sub = wmq_hmap_get(&s->subs, filter.p, filter.len);
+	struct wmq_sub *sub = wmq_session_find_sub(s, filter);
 	if (sub) {
 		/* [MQTT-3.8.4-3] replace the existing subscription's options */
 		*existed = true;
@@ -580,6 +590,11 @@ static wmq_err subscribe(struct wmq_broker *b, struct wmq_session *s, struct wmq
 		return WMQ_OK;
 	}
 	*existed = false;
+	if (!s->subs) {
+		s->subs = wmq_malloc(sizeof *s->subs);
+		WMQ_ENSURE(s->subs != NULL, WMQ_ERR_NOMEM);
+		wmq_hmap_init(s->subs);
+	}
 	sub = wmq_calloc(1, sizeof *sub);
 	WMQ_ENSURE(sub != NULL, WMQ_ERR_NOMEM);
 	sub->filter = wmq_strndup((const char *)filter.p, filter.len);
@@ -592,7 +607,7 @@ static wmq_err subscribe(struct wmq_broker *b, struct wmq_session *s, struct wmq
 	sub->opts = *o;
 	sub->sub_id = sub_id;
 	wmq_err rc = wmq_router_add(&b->router, sub);
-	if (rc == WMQ_OK && (rc = wmq_hmap_put(&s->subs, sub->filter, sub->filter_len, sub)) != WMQ_OK)
+	if (rc == WMQ_OK && (rc = wmq_hmap_put(s->subs, sub->filter, sub->filter_len, sub)) != WMQ_OK)
 		wmq_router_remove(&b->router, sub);
 	if (rc != WMQ_OK) {
 		wmq_free(sub->filter);
@@ -617,9 +632,19 @@ wmq_err wmq_session_subscribe_loaded(struct wmq_broker *b, struct wmq_session *s
 	return subscribe(b, s, filter, o, sub_id, existed, false);
 }
 
+struct wmq_sub *wmq_session_find_sub(const struct wmq_session *s, struct wmq_bytes filter)
+{
+	return s->subs ? wmq_hmap_get(s->subs, filter.p, filter.len) : NULL;
+}
+
+size_t wmq_session_nsubs(const struct wmq_session *s)
+{
+	return s->subs ? s->subs->n : 0;
+}
+
 bool wmq_session_unsubscribe(struct wmq_broker *b, struct wmq_session *s, struct wmq_bytes filter)
 {
-	struct wmq_sub *sub = wmq_hmap_del(&s->subs, filter.p, filter.len);
+	struct wmq_sub *sub = s->subs ? wmq_hmap_del(s->subs, filter.p, filter.len) : NULL;
 	if (!sub)
 		return false;
 	wmq_persist_sub_del(b, s, sub);

@@ -217,7 +217,8 @@ wmq_err wmq_dbuf_reserve(struct wmq_dbuf *b, size_t n, uint8_t **area)
 		b->p = q;
 		b->cap = want;
 	}
-	*area = b->p + b->len;
+	/* An empty buffer may have no storage: NULL + 0 is undefined in C. */
+	*area = b->p ? b->p + b->len : NULL;
 	return WMQ_OK;
 }
 

@@ -89,7 +89,7 @@ void wmq_hmap_cleanup(struct wmq_hmap *m)
 	m->cap = m->n = 0;
 }
 
-static struct wmq_hent *find(const struct wmq_hmap *m, const void *key, size_t klen, uint64_t h)
+static struct wmq_hent *find(const struct wmq_hmap *m, const void *key, size_t klen, uint32_t h)
 {
 	if (!m->cap)
 		return NULL;
@@ -108,7 +108,7 @@ void *wmq_hmap_get(const struct wmq_hmap *m, const void *key, size_t klen)
 {
 	if (!m->n)
 		return NULL;
-	struct wmq_hent *e = find(m, key, klen, wmq_siphash(m->k0, m->k1, key, klen));
+	struct wmq_hent *e = find(m, key, klen, (uint32_t)wmq_siphash(m->k0, m->k1, key, klen));
 	return e ? e->val : NULL;
 }
 
@@ -137,7 +137,8 @@ static wmq_err grow(struct wmq_hmap *m)
 
 wmq_err wmq_hmap_put(struct wmq_hmap *m, const void *key, size_t klen, void *val)
 {
-	uint64_t h = wmq_siphash(m->k0, m->k1, key, klen);
+	WMQ_ENSURE(klen <= UINT32_MAX, WMQ_ERR_LIMIT);
+	uint32_t h = (uint32_t)wmq_siphash(m->k0, m->k1, key, klen);
 	struct wmq_hent *e = find(m, key, klen, h);
 	if (e) {
 		e->key = key; /* the new value may own a new copy of the key */
@@ -146,7 +147,7 @@ wmq_err wmq_hmap_put(struct wmq_hmap *m, const void *key, size_t klen, void *val
 	}
 	if ((m->n + 1) * 4 > m->cap * 3) /* load factor <= 0.75 */
 		WMQ_TRY(grow(m));
-	struct wmq_hent ne = {key, klen, h, val};
+	struct wmq_hent ne = {key, val, (uint32_t)klen, h};
 	insert_fresh(m->tab, m->cap, &ne);
 	m->n++;
 	return WMQ_OK;
@@ -156,7 +157,7 @@ void *wmq_hmap_del(struct wmq_hmap *m, const void *key, size_t klen)
 {
 	if (!m->n)
 		return NULL;
-	struct wmq_hent *e = find(m, key, klen, wmq_siphash(m->k0, m->k1, key, klen));
+	struct wmq_hent *e = find(m, key, klen, (uint32_t)wmq_siphash(m->k0, m->k1, key, klen));
 	if (!e)
 		return NULL;
 	void *val = e->val;

@@ -16,9 +16,9 @@
 
 struct wmq_hent {
 	const uint8_t *key; /* NULL = empty slot */
-	size_t klen;
-	uint64_t hash;
 	void *val;
+	uint32_t klen;      /* keys are MQTT strings: < 2^32 bytes */
+	uint32_t hash;      /* low bits of the SipHash value */
 };
 
 struct wmq_hmap {

@@ -131,7 +131,8 @@ wmq_err wmq_conn_flush(struct wmq_conn *c)
 	}
 	c->out.len = 0;
 	c->out_off = 0;
-	/* Idle connections keep little memory. */
-	wmq_dbuf_shrink(&c->out, 4096);
+	/* An idle connection keeps no output buffer; a busy one pays one
+	 * small allocation per loop turn that writes to it. */
+	wmq_dbuf_shrink(&c->out, 0);
 	return WMQ_OK;
 }

@@ -196,7 +196,22 @@ TEST(hmap_put_get_del_many)
 	wmq_hmap_cleanup(&m);
 }
 
+TEST(dbuf_empty_zero_append)
+{
+	/* A zero-length append to a buffer with no storage is fine (and does
+	 * no pointer arithmetic on NULL, which UBSan under clang reports). */
+	struct wmq_dbuf d;
+	uint8_t *area = (uint8_t *)&d;
+	wmq_dbuf_init(&d, 16);
+	ASSERT_EQ(wmq_dbuf_reserve(&d, 0, &area), WMQ_OK);
+	ASSERT(area == NULL);
+	ASSERT_EQ(wmq_dbuf_append(&d, NULL, 0), WMQ_OK);
+	ASSERT_EQ(d.len, 0);
+	wmq_dbuf_cleanup(&d);
+}
+
 static const struct wmq_test tests[] = {
+	{"dbuf_empty_zero_append", dbuf_empty_zero_append},
 	{"siphash_vector", siphash_vector},
 	{"hmap_put_get_del_many", hmap_put_get_del_many},
 	{"varint_roundtrip", varint_roundtrip},
