@@ -31,7 +31,9 @@
  * received in the style "Client ID sending PUBLISH (d0, q1, r0, m1, 'a/b',
  * ... (5 bytes))"; passwords and authentication data are never logged.
  *
- * Transports. Plain TCP (IPv4 and IPv6, non-blocking connect). TLS and
+ * Transports. Plain TCP (IPv4 and IPv6, non-blocking connect), and TLS 1.2 /
+ * 1.3 over it (OpenSSL 3; set wmq_connect_opts.tls, see wmq_tls_opts). The
+ * TLS handshake is non-blocking and driven by the same event-loop calls.
  * WebSockets plug in later behind the same handle. */
 #ifndef WARDMQ_CLIENT_H
 #define WARDMQ_CLIENT_H
@@ -64,6 +66,42 @@ enum wmq_protocol {
 	WMQ_PROTOCOL_V311 = 4, /* MQTT 3.1.1 */
 	WMQ_PROTOCOL_V5 = 5,   /* MQTT 5.0 */
 };
+
+/* TLS settings (wmq_connect_opts.tls). Initialise with wmq_tls_opts_init();
+ * every field NULL/false means "TLS with the system's default CA paths,
+ * TLS 1.2 minimum, hostname verification on". Copied by
+ * wmq_client_connect(). The server name is wmq_connect_opts.host: it is
+ * sent as SNI (unless it is an IP address) and the server certificate must
+ * match it (DNS name, or IP address SAN for an address).
+ * Compatibility: the names and meanings follow mosquitto_pub's --cafile,
+ * --capath, --cert, --key, --insecure, --tls-version, --ciphers, --psk,
+ * --psk-identity and --tls-alpn. */
+typedef struct wmq_tls_opts {
+	const char *cafile;   /* PEM file of trusted CA certificates */
+	const char *capath;   /* directory of hashed CA certificates (c_rehash) */
+	/* Neither cafile nor capath (and no psk): OpenSSL's default paths. */
+	const char *certfile; /* client certificate chain (PEM); needs keyfile */
+	const char *keyfile;  /* its private key (PEM, unencrypted) */
+	/* Skip the hostname check only (the chain is still verified), like
+	 * mosquitto's --insecure. Never use in production. */
+	bool insecure;
+	/* Minimum version: "tlsv1.2" (default) or "tlsv1.3"; "tlsv1.1" is
+	 * accepted for old servers. */
+	const char *tls_version;
+	/* OpenSSL cipher list for TLS <= 1.2 (TLS 1.3 suites keep OpenSSL's
+	 * defaults). NULL = default ("PSK" when psk is set). */
+	const char *ciphers;
+	/* Pre-shared key in hex (e.g. "deadbeef") and its identity. TLS 1.2
+	 * PSK cipher suites and TLS 1.3 external PSK (SHA-256 suites), as
+	 * mosquitto --psk/--psk-identity. Certificates are then verified only
+	 * if cafile/capath is set. */
+	const char *psk;
+	const char *psk_identity;
+	const char *alpn; /* one ALPN protocol name to offer, NULL = none */
+} wmq_tls_opts;
+
+/* Fill |t| with the defaults documented above (all NULL/false). */
+WMQ_API void wmq_tls_opts_init(wmq_tls_opts *t);
 
 /* Everything one connection attempt needs. Initialise with
  * wmq_connect_opts_init() and override fields. wmq_client_connect() copies
@@ -107,6 +145,12 @@ typedef struct wmq_connect_opts {
 	const void *auth_data;            /* initial authentication data */
 	size_t auth_data_len;
 	const wmq_properties *props;      /* further CONNECT properties, e.g. user properties */
+
+	/* Added in 0.2 (zeroed by wmq_connect_opts_init(), so older callers
+	 * keep plain TCP). Non-NULL: connect over TLS with these settings
+	 * (copied; also used by reconnects). The port is not changed: set
+	 * port 8883 for the usual MQTT-over-TLS port. */
+	const wmq_tls_opts *tls;
 } wmq_connect_opts;
 
 /* Fill |o| with the defaults documented above. */
@@ -135,6 +179,7 @@ typedef struct wmq_disconnect_info {
 	 * WMQ_E_SERVER_DISCONNECT (server sent DISCONNECT), WMQ_E_CONN_REFUSED
 	 * (CONNACK failure), WMQ_E_CONN_LOST, WMQ_E_KEEPALIVE, WMQ_E_PROTOCOL,
 	 * WMQ_E_CONNECT_FAILED, WMQ_E_TIMEOUT (no CONNACK in time), WMQ_E_AUTH,
+	 * WMQ_E_TLS (handshake / verification; see wmq_client_tls_error()),
 	 * WMQ_E_IO ... */
 	int error;
 	/* MQTT 5 reason code: the server's (by_server), the CONNACK's (refused),
@@ -267,7 +312,8 @@ WMQ_API int wmq_client_set_option(wmq_client *c, enum wmq_client_option opt, lon
  * one step may block on DNS), start a non-blocking TCP connect to the first
  * address and queue CONNECT. Progress is made by the loop functions;
  * on_connect reports the CONNACK, on_disconnect a failure. Returns
- * WMQ_E_OK, WMQ_E_INVAL (bad options), WMQ_E_LOOKUP, WMQ_E_CONNECT_FAILED
+ * WMQ_E_OK, WMQ_E_INVAL (bad options), WMQ_E_TLS (TLS files or settings
+ * unusable; wmq_client_tls_error()), WMQ_E_LOOKUP, WMQ_E_CONNECT_FAILED
  * (no address could be tried), WMQ_E_STATE (already connected or
  * connecting), WMQ_E_NOMEM. The options are copied (see wmq_connect_opts).
  * Session state from a previous connection is kept and resumed if the
@@ -288,6 +334,10 @@ WMQ_API const char *wmq_client_id(const wmq_client *c);
 /* The errno behind the last WMQ_E_CONNECT_FAILED or WMQ_E_IO (e.g.
  * ECONNREFUSED), 0 if none. */
 WMQ_API int wmq_client_sys_errno(const wmq_client *c);
+/* Detail of the last WMQ_E_TLS failure, e.g. "certificate verify failed:
+ * unable to get local issuer certificate" or "tlsv1 alert unknown ca";
+ * "" when there was none. Valid until the next connect attempt. */
+WMQ_API const char *wmq_client_tls_error(const wmq_client *c);
 /* Protocol version of the current / last connection. */
 WMQ_API int wmq_client_protocol_version(const wmq_client *c);
 /* The last CONNACK's properties (server limits, assigned id, response

@@ -39,6 +39,8 @@ enum wmq_error {
 	WMQ_E_AUTH = -16,          /* enhanced authentication failed on the client side */
 	WMQ_E_CONNECT_FAILED = -17, /* the TCP connection could not be established; errno holds the cause */
 	WMQ_E_INTERNAL = -18,      /* a broken invariant inside the library (a bug) */
+	WMQ_E_TLS = -19,           /* TLS failed: options/files, handshake or certificate
+				    * verification; wmq_client_tls_error() has the detail */
 };
 
 /* A short English description of |code| ("out of memory"). Never NULL;

@@ -89,6 +89,7 @@ static void cfg_free(struct wmq_conn_cfg *g)
 	wmq_properties_free(g->will_props);
 	wmq_properties_free(g->connect_props);
 	wmq_free(g->auth_method);
+	wmq_tls_cfg_free(&g->tls);
 	memset(g, 0, sizeof *g);
 }
 
@@ -100,6 +101,7 @@ void wmq_client_destroy(wmq_client *c)
 		c->tp->close(c);
 	if (c->ai_list)
 		freeaddrinfo(c->ai_list);
+	wmq_tls_ctx_free(c);
 	wmq_sess_clear(c);
 	wmq_hmap_cleanup(&c->alias_out);
 	cfg_free(&c->cfg);
@@ -277,6 +279,8 @@ static int cfg_from_opts(struct wmq_conn_cfg *g, const wmq_connect_opts *o)
 	    wmq_cprops_check(o->will_props, WMQ_CMD_WILL) != WMQ_E_OK)
 		goto out;
 
+	if (o->tls && (rc = wmq_tls_cfg_copy(&g->tls, o->tls)) != WMQ_E_OK)
+		goto out;
 	rc = WMQ_E_NOMEM;
 	snprintf(g->port, sizeof g->port, "%u", (unsigned)o->port);
 	g->host = wmq_strdup(host);
@@ -388,7 +392,9 @@ static void flush(struct wmq_client *c)
 		if (e == WMQ_ERR_AGAIN)
 			break;
 		if (e != WMQ_OK) {
-			c->deferred_err = e == WMQ_ERR_CLOSED ? WMQ_E_CONN_LOST : WMQ_E_IO;
+			c->deferred_err = e == WMQ_ERR_CLOSED ? WMQ_E_CONN_LOST
+				       : e == WMQ_ERR_TLS   ? WMQ_E_TLS
+							    : WMQ_E_IO;
 			break;
 		}
 		c->out_off += n;
@@ -585,6 +591,30 @@ static void tcp_connected(struct wmq_client *c)
 		wmq_client_close(c, WMQ_E_INVAL, 0, false, NULL);
 }
 
+/* A TLS handshake step; on completion CONNECT is queued. */
+static void tls_step(struct wmq_client *c)
+{
+	wmq_err e = wmq_tls_handshake(c);
+	if (e == WMQ_OK)
+		tcp_connected(c);
+	else if (e != WMQ_ERR_AGAIN)
+		wmq_client_close(c, WMQ_E_TLS, 0, false, NULL);
+}
+
+/* TCP is up: start TLS if configured, else queue CONNECT. */
+static void transport_up(struct wmq_client *c)
+{
+	if (!c->cfg.tls.on) {
+		tcp_connected(c);
+		return;
+	}
+	if (wmq_tls_start(c) != WMQ_OK) {
+		wmq_client_close(c, WMQ_E_TLS, 0, false, NULL);
+		return;
+	}
+	tls_step(c);
+}
+
 /* Resolve and start the TCP connect. Returns a public code; on failure
  * nothing is open. */
 static int start_connect(struct wmq_client *c)
@@ -629,7 +659,7 @@ static int start_connect(struct wmq_client *c)
 	c->state = CS_TCP_CONNECTING;
 	c->deadline_ms = wmq_now_ms() + c->opt_connect_timeout_ms;
 	if (c->tcp_done)
-		tcp_connected(c);
+		transport_up(c);
 	return WMQ_E_OK;
 }
 
@@ -663,6 +693,12 @@ int wmq_client_connect(wmq_client *c, const wmq_connect_opts *opts)
 	c->connect_outcome = 0;
 	c->connack_rc = 0;
 	c->state = CS_IDLE;
+	c->tls_err[0] = '\0';
+	wmq_tls_ctx_free(c);
+	if (c->cfg.tls.on && wmq_tls_prepare(c) != WMQ_OK) {
+		c->connect_outcome = WMQ_E_TLS;
+		return WMQ_E_TLS;
+	}
 	rc = start_connect(c);
 	if (rc != WMQ_E_OK)
 		c->connect_outcome = rc;
@@ -812,6 +848,11 @@ int wmq_client_sys_errno(const wmq_client *c)
 	return c ? c->sys_errno : 0;
 }
 
+const char *wmq_client_tls_error(const wmq_client *c)
+{
+	return c ? c->tls_err : "";
+}
+
 int wmq_client_protocol_version(const wmq_client *c)
 {
 	return c ? c->version : 0;
@@ -866,8 +907,14 @@ bool wmq_client_want_write(const wmq_client *c)
 {
 	if (!c || c->fd < 0)
 		return false;
-	if (c->state == CS_TCP_CONNECTING || c->deferred_err)
+	if (c->deferred_err)
 		return true;
+	if (c->state == CS_TCP_CONNECTING)
+		return c->tls_hs ? c->tls_hs_want_write : true;
+	if (c->tls_rd_want_write)
+		return true;
+	if (c->tls_wr_want_read)
+		return false; /* SSL_write waits for readability */
 	return c->out.len > c->out_off;
 }
 
@@ -882,7 +929,7 @@ int wmq_client_next_timeout_ms(const wmq_client *c)
 		return -1;
 	uint64_t now = wmq_now_ms();
 	int64_t t = -1;
-	if (c->deferred_err)
+	if (c->deferred_err || wmq_tls_pending(c))
 		return 0;
 	switch (c->state) {
 	case CS_IDLE:
@@ -907,6 +954,22 @@ int wmq_client_next_timeout_ms(const wmq_client *c)
 	if (t > INT32_MAX)
 		t = INT32_MAX;
 	return (int)t;
+}
+
+/* The error for a connection that closed under us. A TLS 1.3 server checks
+ * our certificate after our side of the handshake is done, and its alert
+ * can be lost in a reset when CONNECT crosses it: a close before CONNACK
+ * over certificate TLS is then reported as the TLS refusal it most likely
+ * is. */
+static int lost_err(struct wmq_client *c)
+{
+	if (c->state != CS_MQTT_CONNECTING || !c->cfg.tls.on || c->cfg.tls.psk)
+		return WMQ_E_CONN_LOST;
+	snprintf(c->tls_err, sizeof c->tls_err,
+		 "connection closed by the server before CONNACK (client certificate %s?)",
+		 c->cfg.tls.certfile ? "refused" : "required");
+	CLOG(c, WMQ_LL_ERROR, "Client %s TLS error: %s", wmq_client_log_id(c), c->tls_err);
+	return WMQ_E_TLS;
 }
 
 /* Run the packets now complete in the input buffer. */
@@ -966,8 +1029,13 @@ static void process_input(struct wmq_client *c)
 static void do_readable(struct wmq_client *c)
 {
 	uint32_t gen = c->conn_gen;
-	if (c->fd < 0 || c->state == CS_TCP_CONNECTING)
+	if (c->fd < 0)
 		return;
+	if (c->state == CS_TCP_CONNECTING) {
+		if (c->tls_hs)
+			tls_step(c);
+		return;
+	}
 	/* bounded: at most 64 reads per call keep other work fair */
 	for (int i = 0; i < 64; i++) {
 		uint8_t *area;
@@ -986,7 +1054,11 @@ static void do_readable(struct wmq_client *c)
 			if (c->state == CS_DISCONNECTING)
 				wmq_client_close(c, WMQ_E_OK, c->disconnect_rc, false, NULL);
 			else
-				wmq_client_close(c, WMQ_E_CONN_LOST, 0, false, NULL);
+				wmq_client_close(c, lost_err(c), 0, false, NULL);
+			return;
+		}
+		if (e == WMQ_ERR_TLS && c->state != CS_DISCONNECTING) {
+			wmq_client_close(c, WMQ_E_TLS, 0, false, NULL);
 			return;
 		}
 		if (e != WMQ_OK) {
@@ -1008,7 +1080,11 @@ static void do_writable(struct wmq_client *c)
 {
 	if (c->fd < 0)
 		return;
-	if (c->state == CS_TCP_CONNECTING) {
+	if (c->state == CS_TCP_CONNECTING && c->tls_hs) {
+		tls_step(c);
+		if (c->fd < 0 || c->state == CS_TCP_CONNECTING)
+			return;
+	} else if (c->state == CS_TCP_CONNECTING) {
 		wmq_err e = wmq_tcp_finish(c);
 		if (e == WMQ_ERR_AGAIN)
 			return;
@@ -1024,8 +1100,15 @@ static void do_writable(struct wmq_client *c)
 			if (!c->tcp_done)
 				return;
 		}
-		tcp_connected(c);
-		if (c->fd < 0)
+		transport_up(c);
+		if (c->fd < 0 || c->state == CS_TCP_CONNECTING)
+			return;
+	}
+	if (c->tls_rd_want_write) {
+		/* SSL_read was waiting for writability: read again */
+		uint32_t gen = c->conn_gen;
+		do_readable(c);
+		if (c->conn_gen != gen || c->fd < 0)
 			return;
 	}
 	flush(c);
@@ -1034,7 +1117,8 @@ static void do_writable(struct wmq_client *c)
 		if (c->state == CS_DISCONNECTING)
 			wmq_client_close(c, WMQ_E_OK, c->disconnect_rc, false, NULL);
 		else
-			wmq_client_close(c, err, 0, false, NULL);
+			wmq_client_close(c, err == WMQ_E_CONN_LOST ? lost_err(c) : err, 0, false,
+					 NULL);
 		return;
 	}
 	if (c->state == CS_DISCONNECTING) {
@@ -1052,6 +1136,12 @@ static void do_timeout(struct wmq_client *c)
 	if (c->deferred_err && c->fd >= 0) {
 		do_writable(c);
 		return;
+	}
+	if (wmq_tls_pending(c)) {
+		uint32_t gen = c->conn_gen;
+		do_readable(c);
+		if (c->conn_gen != gen)
+			return;
 	}
 	switch (c->state) {
 	case CS_IDLE:
@@ -1103,7 +1193,11 @@ int wmq_client_on_readable(wmq_client *c)
 	if (!c)
 		return WMQ_E_INVAL;
 	c->call_err = WMQ_E_OK;
+	uint32_t gen = c->conn_gen;
 	do_readable(c);
+	/* SSL_write was waiting for readability: flush now */
+	if (c->conn_gen == gen && c->fd >= 0 && c->tls_wr_want_read)
+		do_writable(c);
 	return c->call_err;
 }
 

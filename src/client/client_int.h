@@ -72,6 +72,45 @@ struct wmq_transport_ops {
 };
 
 extern const struct wmq_transport_ops wmq_tcp_ops;
+extern const struct wmq_transport_ops wmq_tls_ops;
+
+/* ---- tls.c ----------------------------------------------------------------
+ * TLS over the TCP socket (the only client file that includes OpenSSL).
+ * Sequence: wmq_tls_prepare() builds the SSL_CTX when a connect starts (so
+ * bad files fail wmq_client_connect() at once); after the TCP connect,
+ * wmq_tls_start() attaches an SSL to c->fd and switches c->tp to
+ * wmq_tls_ops; wmq_tls_handshake() is then called on every readable /
+ * writable event until it returns WMQ_OK. Failures record a readable text
+ * in c->tls_err (also logged) and return WMQ_ERR_TLS. */
+
+/* Deep copy of wmq_tls_opts (with the PSK decoded from hex). */
+struct wmq_tls_cfg {
+	bool on;
+	char *cafile, *capath, *certfile, *keyfile, *ciphers, *psk_identity, *alpn;
+	bool insecure;
+	int min_version; /* OpenSSL TLS1_x_VERSION */
+	uint8_t *psk;
+	size_t psk_len;
+};
+/* Validate and copy |o| into |g| (zeroed first). WMQ_E_OK, WMQ_E_INVAL
+ * (bad hex, unknown version, cert without key, ...) or WMQ_E_NOMEM. */
+int wmq_tls_cfg_copy(struct wmq_tls_cfg *g, const wmq_tls_opts *o);
+void wmq_tls_cfg_free(struct wmq_tls_cfg *g);
+/* Hex PSK to bytes: the byte count, or 0 for a malformed or empty string
+ * or one longer than |cap| bytes. Pure (exposed for unit tests). */
+size_t wmq_tls_psk_decode(const char *hex, uint8_t *out, size_t cap);
+/* Build c->tls_ctx from c->cfg.tls. WMQ_OK or WMQ_ERR_TLS. */
+WMQ_MUST_USE wmq_err wmq_tls_prepare(struct wmq_client *c);
+/* Attach TLS to the connected c->fd. WMQ_OK or WMQ_ERR_TLS. */
+WMQ_MUST_USE wmq_err wmq_tls_start(struct wmq_client *c);
+/* One handshake step: WMQ_OK done, WMQ_ERR_AGAIN (c->tls_hs_want_write
+ * says which direction), WMQ_ERR_TLS failed. */
+WMQ_MUST_USE wmq_err wmq_tls_handshake(struct wmq_client *c);
+/* Decrypted bytes are waiting inside the SSL object (no socket event will
+ * announce them). */
+bool wmq_tls_pending(const struct wmq_client *c);
+/* Free the SSL_CTX (destroy). */
+void wmq_tls_ctx_free(struct wmq_client *c);
 
 /* Start a non-blocking TCP connect to the next address of c->ai_next.
  * WMQ_OK with c->fd set (c->tcp_done true if already connected), or
@@ -147,6 +186,7 @@ struct wmq_conn_cfg {
 	uint16_t receive_max;   /* what the server may have in flight to us */
 	uint32_t max_packet;    /* largest packet we accept */
 	uint16_t alias_max;     /* aliases the server may use */
+	struct wmq_tls_cfg tls; /* tls.on false = plain TCP */
 };
 
 struct wmq_client {
@@ -187,6 +227,14 @@ struct wmq_client {
 	size_t out_off;  /* bytes of |out| already written */
 	bool wr_shut;    /* DISCONNECTING: DISCONNECT flushed, write side shut */
 	uint8_t version; /* of the current / last connection */
+	/* TLS (tls.c); opaque OpenSSL objects */
+	struct ssl_ctx_st *tls_ctx; /* per connect() call, reused by reconnects */
+	struct ssl_st *ssl;         /* per connection */
+	bool tls_hs;                /* handshake in progress (state TCP_CONNECTING) */
+	bool tls_hs_want_write;     /* ... and it waits for writability */
+	bool tls_wr_want_read;      /* SSL_write needs the socket readable */
+	bool tls_rd_want_write;     /* SSL_read needs the socket writable */
+	char tls_err[256];          /* wmq_client_tls_error() */
 	bool clean_sent; /* clean flag of the CONNECT in flight */
 	uint64_t last_out_ms;
 	uint64_t ping_sent_ms;

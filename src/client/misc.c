@@ -48,6 +48,8 @@ const char *wmq_strerror(int code)
 		return "connection failed";
 	case WMQ_E_INTERNAL:
 		return "internal error";
+	case WMQ_E_TLS:
+		return "TLS error";
 	default:
 		return "unknown error";
 	}
@@ -138,6 +140,8 @@ int wmq_client_err_public(wmq_err e)
 		return WMQ_E_CONN_LOST;
 	case WMQ_ERR_AGAIN:
 		return WMQ_E_QUEUE_FULL;
+	case WMQ_ERR_TLS:
+		return WMQ_E_TLS;
 	default:
 		return WMQ_E_INTERNAL;
 	}

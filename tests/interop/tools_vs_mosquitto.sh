@@ -45,6 +45,9 @@ LOG=$tmp/mosquitto.log
 cat >"$tmp/mosquitto.conf" <<EOF
 per_listener_settings true
 persistence false
+# The -l check streams 2000 QoS 1 messages to a sanitizer-built subscriber:
+# no queue limit, so a slow machine cannot make mosquitto drop any.
+max_queued_messages 0
 listener $PORT 127.0.0.1
 allow_anonymous true
 listener $PORT2 127.0.0.1

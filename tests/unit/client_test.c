@@ -212,7 +212,28 @@ TEST(url_parse)
 	ASSERT_EQ(wmq_tool_url_parse("mqtt://host:12a/t", &u, e, sizeof e), -1);
 	ASSERT_EQ(wmq_tool_url_parse("mqtt://:1883/t", &u, e, sizeof e), -1);
 	ASSERT_EQ(wmq_tool_url_parse("http://h/t", &u, e, sizeof e), -1);
-	ASSERT_EQ(wmq_tool_url_parse("mqtts://h/t", &u, e, sizeof e), -1);
+	ASSERT_EQ(wmq_tool_url_parse("ws://h/t", &u, e, sizeof e), -1);
+	ASSERT_STREQ(e, "Unsupported URL scheme.");
+
+	/* mqtts:// is TLS; the port is left to the caller (8883) */
+	ASSERT_EQ(wmq_tool_url_parse("mqtts://h.example/t/1", &u, e, sizeof e), 0);
+	ASSERT(u.tls);
+	ASSERT_STREQ(u.host, "h.example");
+	ASSERT_EQ(u.port, 0);
+	ASSERT_STREQ(u.topic, "t/1");
+	wmq_tool_url_cleanup(&u);
+	ASSERT_EQ(wmq_tool_url_parse("mqtts://a:b@[::1]:8884/x", &u, e, sizeof e), 0);
+	ASSERT(u.tls);
+	ASSERT_STREQ(u.username, "a");
+	ASSERT_STREQ(u.password, "b");
+	ASSERT_STREQ(u.host, "::1");
+	ASSERT_EQ(u.port, 8884);
+	wmq_tool_url_cleanup(&u);
+	ASSERT_EQ(wmq_tool_url_parse("mqtt://h/t", &u, e, sizeof e), 0);
+	ASSERT(!u.tls);
+	wmq_tool_url_cleanup(&u);
+	ASSERT_EQ(wmq_tool_url_parse("mqtts://h:0/t", &u, e, sizeof e), -1);
+	ASSERT_EQ(wmq_tool_url_parse("mqtts://h", &u, e, sizeof e), -1);
 }
 
 /* ---- -F rendering ------------------------------------------------------------- */
@@ -388,6 +409,143 @@ TEST(options_pub)
 	wmq_tool_cfg_cleanup(&c);
 	ASSERT_EQ(parse(&c, WMQ_TOOL_PUB, "--version"), WMQ_TOOL_VERSION);
 	wmq_tool_cfg_cleanup(&c);
+}
+
+TEST(options_tls)
+{
+	struct wmq_tool_cfg c;
+	wmq_connect_opts o;
+	char idbuf[64];
+
+	/* no TLS flag: plain TCP on 1883 */
+	ASSERT_EQ(parse(&c, WMQ_TOOL_PUB, "-t a -m x --insecure"), WMQ_TOOL_RUN);
+	ASSERT(!c.use_tls);
+	wmq_tool_connect_opts(&c, &o, idbuf, sizeof idbuf);
+	ASSERT(o.tls == NULL);
+	ASSERT_EQ(o.port, 1883);
+	wmq_tool_cfg_cleanup(&c);
+
+	/* --cafile turns TLS on, default port 8883 */
+	ASSERT_EQ(parse(&c, WMQ_TOOL_PUB,
+			"-t a -m x --cafile ca.crt --cert c.crt --key c.key --insecure "
+			"--tls-version tlsv1.3 --ciphers HIGH --tls-alpn mqtt"),
+		  WMQ_TOOL_RUN);
+	ASSERT(c.use_tls);
+	wmq_tool_connect_opts(&c, &o, idbuf, sizeof idbuf);
+	ASSERT(o.tls != NULL);
+	ASSERT_EQ(o.port, 8883);
+	ASSERT_STREQ(o.tls->cafile, "ca.crt");
+	ASSERT_STREQ(o.tls->certfile, "c.crt");
+	ASSERT_STREQ(o.tls->keyfile, "c.key");
+	ASSERT(o.tls->insecure);
+	ASSERT_STREQ(o.tls->tls_version, "tlsv1.3");
+	ASSERT_STREQ(o.tls->ciphers, "HIGH");
+	ASSERT_STREQ(o.tls->alpn, "mqtt");
+	ASSERT(o.tls->psk == NULL && o.tls->capath == NULL);
+	wmq_tool_cfg_cleanup(&c);
+
+	/* an explicit port wins */
+	ASSERT_EQ(parse(&c, WMQ_TOOL_SUB, "-t a -p 9999 --capath /etc/ssl/certs"), WMQ_TOOL_RUN);
+	ASSERT(c.use_tls);
+	ASSERT_EQ(c.port, 9999);
+	wmq_tool_cfg_cleanup(&c);
+
+	/* PSK */
+	ASSERT_EQ(parse(&c, WMQ_TOOL_SUB, "-t a --psk DEADbeef01 --psk-identity dev1"), WMQ_TOOL_RUN);
+	ASSERT(c.use_tls);
+	ASSERT_EQ(c.port, 8883);
+	ASSERT_STREQ(c.tls_opts.psk, "DEADbeef01");
+	ASSERT_STREQ(c.tls_opts.psk_identity, "dev1");
+	wmq_tool_cfg_cleanup(&c);
+
+	/* mqtts:// URL: TLS, 8883, system CAs */
+	ASSERT_EQ(parse(&c, WMQ_TOOL_PUB, "-L mqtts://u:p@broker.example/t/x -m x"), WMQ_TOOL_RUN);
+	ASSERT(c.use_tls);
+	ASSERT_EQ(c.port, 8883);
+	ASSERT_STREQ(c.host, "broker.example");
+	ASSERT_STREQ(c.topic, "t/x");
+	ASSERT(c.tls_opts.cafile == NULL);
+	wmq_tool_cfg_cleanup(&c);
+	ASSERT_EQ(parse(&c, WMQ_TOOL_SUB, "-L mqtts://h:1234/t --cafile ca"), WMQ_TOOL_RUN);
+	ASSERT_EQ(c.port, 1234);
+	ASSERT_STREQ(c.tls_opts.cafile, "ca");
+	wmq_tool_cfg_cleanup(&c);
+
+	/* errors, in mosquitto's words where it has them */
+	ASSERT_EQ(parse(&c, WMQ_TOOL_PUB, "-t a -m x --cafile ca --cert c.crt"), WMQ_TOOL_ERROR);
+	ASSERT(strstr(errtext, "Both certfile and keyfile must be provided") != NULL);
+	wmq_tool_cfg_cleanup(&c);
+	ASSERT_EQ(parse(&c, WMQ_TOOL_PUB, "-t a -m x --cafile ca --psk 00 --psk-identity i"),
+		  WMQ_TOOL_ERROR);
+	ASSERT(strstr(errtext, "Only one of --psk or --cafile/--capath may be used at once.") != NULL);
+	wmq_tool_cfg_cleanup(&c);
+	ASSERT_EQ(parse(&c, WMQ_TOOL_PUB, "-t a -m x --psk 00"), WMQ_TOOL_ERROR);
+	ASSERT(strstr(errtext, "--psk-identity required if --psk used.") != NULL);
+	wmq_tool_cfg_cleanup(&c);
+	ASSERT_EQ(parse(&c, WMQ_TOOL_PUB, "-t a -m x --psk 0x12 --psk-identity i"), WMQ_TOOL_ERROR);
+	ASSERT(strstr(errtext, "hexadecimal") != NULL);
+	wmq_tool_cfg_cleanup(&c);
+	ASSERT_EQ(parse(&c, WMQ_TOOL_PUB, "-t a -m x --cafile ca --tls-version tlsv9"),
+		  WMQ_TOOL_ERROR);
+	ASSERT(strstr(errtext, "Invalid TLS version 'tlsv9'") != NULL);
+	wmq_tool_cfg_cleanup(&c);
+	ASSERT_EQ(parse(&c, WMQ_TOOL_PUB, "-t a -m x --cafile"), WMQ_TOOL_ERROR);
+	ASSERT(strstr(errtext, "--cafile argument given but no certificate authority file specified.") !=
+	       NULL);
+	wmq_tool_cfg_cleanup(&c);
+}
+
+TEST(tls_library_options)
+{
+	uint8_t k[8];
+	ASSERT_EQ(wmq_tls_psk_decode("deadBEEF", k, sizeof k), 4);
+	ASSERT(k[0] == 0xde && k[1] == 0xad && k[2] == 0xbe && k[3] == 0xef);
+	ASSERT_EQ(wmq_tls_psk_decode("abc", k, sizeof k), 2); /* leading zero assumed */
+	ASSERT(k[0] == 0x0a && k[1] == 0xbc);
+	ASSERT_EQ(wmq_tls_psk_decode("", k, sizeof k), 0);
+	ASSERT_EQ(wmq_tls_psk_decode("zz", k, sizeof k), 0);
+	ASSERT_EQ(wmq_tls_psk_decode("000102030405060708", k, sizeof k), 0); /* too long */
+
+	struct wmq_tls_cfg g;
+	wmq_tls_opts t;
+	wmq_tls_opts_init(&t);
+	ASSERT_EQ(wmq_tls_cfg_copy(&g, &t), WMQ_E_OK);
+	ASSERT(g.on && !g.insecure && g.cafile == NULL && g.psk == NULL);
+	wmq_tls_cfg_free(&g);
+	t.certfile = "c.crt"; /* without keyfile */
+	ASSERT_EQ(wmq_tls_cfg_copy(&g, &t), WMQ_E_INVAL);
+	t.keyfile = "c.key";
+	t.tls_version = "tlsv1.0";
+	ASSERT_EQ(wmq_tls_cfg_copy(&g, &t), WMQ_E_INVAL);
+	t.tls_version = "tlsv1.3";
+	t.psk = "0102";
+	ASSERT_EQ(wmq_tls_cfg_copy(&g, &t), WMQ_E_INVAL); /* no identity */
+	t.psk_identity = "id";
+	ASSERT_EQ(wmq_tls_cfg_copy(&g, &t), WMQ_E_OK);
+	ASSERT_EQ(g.psk_len, 2);
+	ASSERT_STREQ(g.psk_identity, "id");
+	ASSERT_STREQ(g.certfile, "c.crt");
+	wmq_tls_cfg_free(&g);
+	t.psk = "xyz";
+	ASSERT_EQ(wmq_tls_cfg_copy(&g, &t), WMQ_E_INVAL);
+
+	/* bad options fail the connect call itself; a missing CA file too,
+	 * with the reason in wmq_client_tls_error() */
+	wmq_client *c = wmq_client_new(NULL);
+	ASSERT(c != NULL);
+	wmq_connect_opts o;
+	wmq_connect_opts_init(&o);
+	o.host = "127.0.0.1";
+	o.port = 1;
+	ASSERT(o.tls == NULL);
+	o.tls = &t;
+	ASSERT_EQ(wmq_client_connect(c, &o), WMQ_E_INVAL);
+	wmq_tls_opts_init(&t);
+	t.cafile = "/nonexistent/ca.crt";
+	ASSERT_EQ(wmq_client_connect(c, &o), WMQ_E_TLS);
+	ASSERT(strstr(wmq_client_tls_error(c), "cannot load the CA certificates") != NULL);
+	ASSERT_STREQ(wmq_strerror(WMQ_E_TLS), "TLS error");
+	wmq_client_destroy(c);
 }
 
 TEST(options_sub)
@@ -1155,6 +1313,8 @@ static const struct wmq_test tests[] = {
 	{"format_default_and_check", format_default_and_check},
 	{"options_pub", options_pub},
 	{"options_sub", options_sub},
+	{"options_tls", options_tls},
+	{"tls_library_options", tls_library_options},
 	{"connack_strings", connack_strings},
 	{"fake_connect_assigned_id_and_receive_max", fake_connect_assigned_id_and_receive_max},
 	{"fake_redelivery_after_reconnect", fake_redelivery_after_reconnect},

@@ -73,6 +73,8 @@ void wmq_tool_connect_opts(const struct wmq_tool_cfg *cfg, wmq_connect_opts *o, 
 		snprintf(idbuf, idcap, "%s%d", prog, (int)getpid());
 		o->client_id = idbuf;
 	}
+	if (cfg->use_tls)
+		o->tls = &cfg->tls_opts;
 	o->clean_start = cfg->clean;
 	o->keepalive = (uint16_t)cfg->keepalive;
 	o->username = cfg->username;
@@ -156,6 +158,11 @@ int wmq_tool_connect(const struct wmq_tool_cfg *cfg, void *userdata,
 			break;
 		case WMQ_E_INVAL:
 			fprintf(stderr, "Error: Invalid connection options.\n");
+			break;
+		case WMQ_E_TLS:
+			/* mosquitto prints the OpenSSL error, then its summary */
+			fprintf(stderr, "OpenSSL Error: %s\nError: A TLS error occurred.\n",
+				wmq_client_tls_error(c));
 			break;
 		default:
 			fprintf(stderr, "Error: %s\n", wmq_strerror(rc));

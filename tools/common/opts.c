@@ -23,6 +23,8 @@ enum opt_id {
 	O_MESSAGE, O_FILE, O_LINES, O_NULL, O_STDIN, O_RETAIN, O_REPEAT, O_REPEAT_DELAY,
 	O_COUNT, O_EXIT_AFTER_SUB, O_FORMAT, O_NO_EOL, O_NO_RETAIN, O_FILTER_OUT, O_UNSUB,
 	O_VERBOSE, O_TIMEOUT, O_RETAINED_ONLY, O_REMOVE_RETAINED,
+	O_CAFILE, O_CAPATH, O_CERT, O_KEY, O_INSECURE, O_TLS_VERSION, O_CIPHERS, O_PSK,
+	O_PSK_IDENTITY, O_ALPN,
 };
 
 #define P WMQ_TOOL_PUB
@@ -62,6 +64,16 @@ static const struct opt opts[] = {
 	{NULL, "--help", O_HELP, 0, PS, NULL},
 	{NULL, "--version", O_VERSION, 0, PS, NULL},
 	{NULL, "--nodelay", O_NODELAY, 0, PS, NULL},
+	{NULL, "--cafile", O_CAFILE, 1, PS, "certificate authority file"},
+	{NULL, "--capath", O_CAPATH, 1, PS, "certificate authority path"},
+	{NULL, "--cert", O_CERT, 1, PS, "client certificate"},
+	{NULL, "--key", O_KEY, 1, PS, "client key"},
+	{NULL, "--insecure", O_INSECURE, 0, PS, NULL},
+	{NULL, "--tls-version", O_TLS_VERSION, 1, PS, "TLS version"},
+	{NULL, "--ciphers", O_CIPHERS, 1, PS, "ciphers"},
+	{NULL, "--psk", O_PSK, 1, PS, "key"},
+	{NULL, "--psk-identity", O_PSK_IDENTITY, 1, PS, "identity"},
+	{NULL, "--tls-alpn", O_ALPN, 1, PS, "protocol"},
 	{"-M", NULL, O_MAX_INFLIGHT, 1, P, "max inflight"},
 	{"-m", "--message", O_MESSAGE, 1, P, "message"},
 	{"-f", "--file", O_FILE, 1, P, "file"},
@@ -180,6 +192,17 @@ void wmq_tool_cfg_cleanup(struct wmq_tool_cfg *cfg)
 		wmq_free(cfg->unsub_topics[i]);
 	wmq_free(cfg->unsub_topics);
 	wmq_free(cfg->format);
+	wmq_free(cfg->cafile);
+	wmq_free(cfg->capath);
+	wmq_free(cfg->certfile);
+	wmq_free(cfg->keyfile);
+	wmq_free(cfg->tls_version);
+	wmq_free(cfg->ciphers);
+	if (cfg->psk)
+		memset(cfg->psk, 0, strlen(cfg->psk));
+	wmq_free(cfg->psk);
+	wmq_free(cfg->psk_identity);
+	wmq_free(cfg->alpn);
 	memset(cfg, 0, sizeof *cfg);
 }
 
@@ -231,6 +254,10 @@ static int apply_url(struct wmq_tool_cfg *cfg, const char *url, FILE *err)
 		goto out;
 	if (u.port)
 		cfg->port = u.port;
+	else if (u.tls)
+		cfg->port = 8883;
+	if (u.tls)
+		cfg->url_tls = true;
 	if (add_topic(cfg, u.topic, err) != 0)
 		goto out;
 	rc = 0;
@@ -441,12 +468,92 @@ static int apply(struct wmq_tool_cfg *cfg, const struct opt *o, char **a, FILE *
 	case O_RETAINED_ONLY:
 		cfg->retained_only = true;
 		return 0;
+	case O_CAFILE:
+		return set_str(&cfg->cafile, a[0]) ? 0 : -1;
+	case O_CAPATH:
+		return set_str(&cfg->capath, a[0]) ? 0 : -1;
+	case O_CERT:
+		return set_str(&cfg->certfile, a[0]) ? 0 : -1;
+	case O_KEY:
+		return set_str(&cfg->keyfile, a[0]) ? 0 : -1;
+	case O_INSECURE:
+		cfg->insecure = true;
+		return 0;
+	case O_TLS_VERSION:
+		if (strcmp(a[0], "tlsv1.3") != 0 && strcmp(a[0], "tlsv1.2") != 0 &&
+		    strcmp(a[0], "tlsv1.1") != 0) {
+			perr(err, "Error: Invalid TLS version '%s' (tlsv1.3, tlsv1.2 or tlsv1.1).\n\n",
+			     a[0]);
+			return -1;
+		}
+		return set_str(&cfg->tls_version, a[0]) ? 0 : -1;
+	case O_CIPHERS:
+		return set_str(&cfg->ciphers, a[0]) ? 0 : -1;
+	case O_PSK: {
+		size_t n = strlen(a[0]);
+		bool hex = n > 0 && n <= 512;
+		for (size_t i = 0; hex && i < n; i++)
+			hex = (a[0][i] >= '0' && a[0][i] <= '9') || (a[0][i] >= 'a' && a[0][i] <= 'f') ||
+			      (a[0][i] >= 'A' && a[0][i] <= 'F');
+		if (!hex) {
+			perr(err, "Error: Invalid PSK '%s', it must be given in hexadecimal.\n\n", a[0]);
+			return -1;
+		}
+		return set_str(&cfg->psk, a[0]) ? 0 : -1;
+	}
+	case O_PSK_IDENTITY:
+		return set_str(&cfg->psk_identity, a[0]) ? 0 : -1;
+	case O_ALPN:
+		if (strlen(a[0]) == 0 || strlen(a[0]) > 255) {
+			perr(err, "Error: Invalid ALPN protocol '%s'.\n\n", a[0]);
+			return -1;
+		}
+		return set_str(&cfg->alpn, a[0]) ? 0 : -1;
 	case O_REMOVE_RETAINED:
 		cfg->remove_retained = true;
 		return 0;
 	default:
 		return -1;
 	}
+}
+
+/* TLS flag combinations, as mosquitto's client_shared.c checks them. */
+static int validate_tls(struct wmq_tool_cfg *cfg, FILE *err)
+{
+	if ((cfg->certfile && !cfg->keyfile) || (cfg->keyfile && !cfg->certfile)) {
+		perr(err, "Error: Both certfile and keyfile must be provided if one of them is set.\n");
+		return -1;
+	}
+	if (cfg->psk && (cfg->cafile || cfg->capath)) {
+		perr(err, "Error: Only one of --psk or --cafile/--capath may be used at once.\n");
+		return -1;
+	}
+	if (cfg->psk && !cfg->psk_identity) {
+		perr(err, "Error: --psk-identity required if --psk used.\n");
+		return -1;
+	}
+	if (cfg->psk_identity && !cfg->psk) {
+		perr(err, "Error: --psk required if --psk-identity used.\n");
+		return -1;
+	}
+	cfg->use_tls = cfg->cafile || cfg->capath || cfg->certfile || cfg->psk || cfg->url_tls;
+	if (!cfg->use_tls)
+		return 0;
+	if (cfg->port == 0)
+		cfg->port = 8883;
+	wmq_tls_opts *t = &cfg->tls_opts;
+	wmq_tls_opts_init(t);
+	t->cafile = cfg->cafile;
+	t->capath = cfg->capath;
+	t->certfile = cfg->certfile;
+	t->keyfile = cfg->keyfile;
+	t->insecure = cfg->insecure;
+	t->tls_version = cfg->tls_version;
+	t->ciphers = cfg->ciphers;
+	t->psk = cfg->psk;
+	t->psk_identity = cfg->psk_identity;
+	t->alpn = cfg->alpn;
+	return 0;
 }
 
 /* Checks that need every option seen. */
@@ -492,6 +599,8 @@ static int validate(struct wmq_tool_cfg *cfg, FILE *err)
 			return -1;
 		}
 	}
+	if (validate_tls(cfg, err) != 0)
+		return -1;
 	if (!cfg->host && !set_str(&cfg->host, "localhost"))
 		return -1;
 	return 0;
@@ -563,6 +672,10 @@ void wmq_tool_usage(int kind, FILE *out)
 		"                  [-d] [--quiet] [--nodelay] [-V protocol-version]\n"
 		"                  [--will-topic [--will-payload payload] [--will-qos qos] [--will-retain]]\n"
 		"                  [-D command identifier value]\n"
+		"                  [{--cafile file | --capath dir} [--cert file] [--key file]\n"
+		"                    [--ciphers ciphers] [--insecure] [--tls-alpn protocol]\n"
+		"                    [--tls-version version]]\n"
+		"                  [--psk hex-key --psk-identity identity [--ciphers ciphers]]\n"
 		"       %s --help | --version\n\n",
 		prog);
 	fprintf(out, " -c : disable clean session / keep the session (MQTT 5: session expiry -1 unless -x).\n");
@@ -584,7 +697,8 @@ void wmq_tool_usage(int kind, FILE *out)
 		     " -I : define the client id as id_prefix appended with the process id.\n"
 		     " -k : keep alive in seconds for this client. Defaults to 60.\n"
 		     " -L : specify user, password, hostname, port and topic as a URL in the form:\n"
-		     "      mqtt://[username[:password]@]host[:port]/topic\n");
+		     "      mqtt(s)://[username[:password]@]host[:port]/topic\n"
+		     "      (mqtts: TLS, port 8883 by default, CA from --cafile or the system's).\n");
 	if (pub)
 		fprintf(out, " -l : read messages from stdin, sending a separate message for each line.\n"
 			     " -m : message payload to send.\n"
@@ -619,6 +733,21 @@ void wmq_tool_usage(int kind, FILE *out)
 	else
 		fprintf(out, " --retained-only : only handle retained messages, exit at the first other one.\n"
 			     " --remove-retained : clear the retained messages received (use -T to spare some).\n");
+	fprintf(out, " --cafile : path to a file containing trusted CA certificates to enable encrypted\n"
+		     "            communication (TLS; the default port becomes 8883).\n"
+		     " --capath : path to a directory containing trusted CA certificates to enable encrypted\n"
+		     "            communication.\n"
+		     " --cert : client certificate for authentication, if required by server.\n"
+		     " --key : client private key for authentication, if required by server.\n"
+		     " --ciphers : openssl compatible list of TLS ciphers to support in the client.\n"
+		     " --insecure : do not check that the server certificate hostname matches the remote\n"
+		     "              hostname. Using this option means that you cannot be sure that the\n"
+		     "              remote host is the server you wish to connect to and so is insecure.\n"
+		     "              Do not use this option in a production environment.\n"
+		     " --tls-alpn : TLS application layer protocol negotiation (ALPN) protocol to offer.\n"
+		     " --tls-version : minimum TLS protocol version: tlsv1.3, tlsv1.2 (default) or tlsv1.1.\n"
+		     " --psk : pre-shared-key in hexadecimal (no leading 0x) to enable TLS-PSK mode.\n"
+		     " --psk-identity : client identity string for TLS-PSK mode.\n");
 	fprintf(out, " --version : print the version and exit.\n"
 		     " --will-payload : payload for the client Will.\n"
 		     " --will-qos : QoS level for the client Will.\n"

@@ -64,6 +64,22 @@ struct wmq_tool_cfg {
 	bool debug;
 	bool quiet;
 
+	/* TLS (mosquitto's flags); on when any of cafile, capath, certfile,
+	 * psk or an mqtts:// URL is given, and the default port is then 8883 */
+	char *cafile;
+	char *capath;
+	char *certfile;
+	char *keyfile;
+	bool insecure;
+	char *tls_version;
+	char *ciphers;
+	char *psk;
+	char *psk_identity;
+	char *alpn;
+	bool url_tls;           /* -L mqtts:// */
+	bool use_tls;           /* set by the parser's validation */
+	wmq_tls_opts tls_opts;  /* filled by validation: pointers into this cfg */
+
 	/* will */
 	char *will_topic;
 	char *will_payload;
@@ -111,10 +127,12 @@ void wmq_tool_cfg_cleanup(struct wmq_tool_cfg *cfg);
 /* Print the usage text of |kind| to |out|. */
 void wmq_tool_usage(int kind, FILE *out);
 
-/* -L URL: mqtt://[username[:password]@]host[:port]/topic. Fills the
+/* -L URL: mqtt[s]://[username[:password]@]host[:port]/topic. Fills the
  * out-parameters with heap strings (username/password NULL when absent,
- * *port 0 when absent). Returns 0 or -1 with a message in |errbuf|. */
+ * *port 0 when absent; tls true for mqtts://). Returns 0 or -1 with a
+ * message in |errbuf|. */
 struct wmq_tool_url {
+	bool tls;
 	char *username;
 	char *password;
 	char *host;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * url.c - the -L URL: mqtt://[username[:password]@]host[:port]/topic, with
- * "[v6addr]" hosts. mqtts:// and ws:// are refused until those transports
- * exist. Ownership: out strings are heap copies (wmq_tool_url_cleanup).
+ * "[v6addr]" hosts; mqtts:// is the same over TLS (default port 8883, set
+ * by the caller). ws:// and wss:// are refused until WebSockets exist. Ownership: out strings are heap copies (wmq_tool_url_cleanup).
  * Threading: reentrant. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,14 +23,15 @@ int wmq_tool_url_parse(const char *url, struct wmq_tool_url *u, char *errbuf, si
 {
 	const char *p, *slash, *at, *hend;
 	memset(u, 0, sizeof *u);
-	if (strncmp(url, "mqtt://", 7) != 0) {
-		if (strncmp(url, "mqtts://", 8) == 0)
-			snprintf(errbuf, errcap, "Unsupported URL scheme (mqtts:// needs TLS).");
-		else
-			snprintf(errbuf, errcap, "Unsupported URL scheme.");
+	if (strncmp(url, "mqtt://", 7) == 0) {
+		p = url + 7;
+	} else if (strncmp(url, "mqtts://", 8) == 0) {
+		p = url + 8;
+		u->tls = true;
+	} else {
+		snprintf(errbuf, errcap, "Unsupported URL scheme.");
 		return -1;
 	}
-	p = url + 7;
 	slash = strchr(p, '/');
 	if (!slash || slash[1] == '\0') {
 		snprintf(errbuf, errcap, "Invalid URL for -L argument specified - topic missing.");
