@@ -31,12 +31,13 @@ static void make_db(char *path, size_t cap)
 
 static void cleanup_db(const char *path)
 {
-	char p[300];
+	char p[512];
 	(void)unlink(path);
-	snprintf(p, sizeof p, "%s-wal", path);
-	(void)unlink(p);
-	snprintf(p, sizeof p, "%s-shm", path);
-	(void)unlink(p);
+	/* paths come from a short mkdtemp template: they always fit */
+	if (snprintf(p, sizeof p, "%s-wal", path) < (int)sizeof p)
+		(void)unlink(p);
+	if (snprintf(p, sizeof p, "%s-shm", path) < (int)sizeof p)
+		(void)unlink(p);
 	(void)rmdir(dir);
 }
 

@@ -297,7 +297,7 @@ static void put(struct sbuf *b, const char *s, size_t n)
 /* Append the text of a value to |b|. */
 static void cell(const struct ctl_val *v, struct sbuf *b, int depth)
 {
-	char tmp[64];
+	char tmp[64] = "";
 	const char *s = tmp;
 	if (depth > 8)
 		return;
