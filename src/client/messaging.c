@@ -151,6 +151,37 @@ int wmq_client_subscribe(wmq_client *c, uint16_t *mid, const char *filter, int q
 	return wmq_client_subscribe_many(c, mid, &s, 1, props);
 }
 
+/* Send a SUBSCRIBE or UNSUBSCRIBE whose |n| entries are already encoded in
+ * |entries|, and remember it until its acknowledgement. On failure the
+ * packet id is given back. Ownership: everything borrowed. */
+static int send_sub_request(wmq_client *c, uint8_t type, struct wmq_bytes entries, uint16_t n,
+			    const wmq_properties *own, uint16_t *out_id)
+{
+	uint16_t id;
+	struct wmq_pkt pkt = {.type = type};
+	if (wmq_sess_mid_alloc(c, &id) != WMQ_OK)
+		return WMQ_E_QUEUE_FULL;
+	if (type == WMQ_SUBSCRIBE)
+		pkt.u.subscribe = (struct wmq_subscribe){.packet_id = id,
+							 .props = *wmq_cprops_wire(own),
+							 .count = n,
+							 .entries = entries};
+	else
+		pkt.u.unsubscribe = (struct wmq_unsubscribe){.packet_id = id,
+							     .props = *wmq_cprops_wire(own),
+							     .count = n,
+							     .entries = entries};
+	int rc = map_send_err(wmq_client_send(c, &pkt));
+	if (rc == WMQ_E_OK && wmq_sess_req_add(c, id, type, n) != WMQ_OK)
+		rc = WMQ_E_NOMEM;
+	if (rc != WMQ_E_OK) {
+		wmq_sess_mid_free(c, id);
+		return rc;
+	}
+	*out_id = id;
+	return WMQ_E_OK;
+}
+
 int wmq_client_subscribe_many(wmq_client *c, uint16_t *mid, const wmq_subscription *subs,
 			      size_t n, const wmq_properties *props)
 {
@@ -159,7 +190,6 @@ int wmq_client_subscribe_many(wmq_client *c, uint16_t *mid, const wmq_subscripti
 	wmq_properties *own = NULL;
 	size_t total = 0, flen;
 	uint16_t id = 0;
-	bool have_id = false;
 
 	if (mid)
 		*mid = 0;
@@ -197,24 +227,9 @@ int wmq_client_subscribe_many(wmq_client *c, uint16_t *mid, const wmq_subscripti
 		rc = WMQ_E_INTERNAL;
 		goto out;
 	}
-	if (wmq_sess_mid_alloc(c, &id) != WMQ_OK) {
-		rc = WMQ_E_QUEUE_FULL;
-		goto out;
-	}
-	have_id = true;
-	struct wmq_pkt pkt = {.type = WMQ_SUBSCRIBE};
-	pkt.u.subscribe.packet_id = id;
-	pkt.u.subscribe.count = (uint16_t)n;
-	pkt.u.subscribe.entries = (struct wmq_bytes){buf, w.pos};
-	pkt.u.subscribe.props = *wmq_cprops_wire(own);
-	rc = map_send_err(wmq_client_send(c, &pkt));
+	rc = send_sub_request(c, WMQ_SUBSCRIBE, (struct wmq_bytes){buf, w.pos}, (uint16_t)n, own, &id);
 	if (rc != WMQ_E_OK)
 		goto out;
-	if (wmq_sess_req_add(c, id, WMQ_SUBSCRIBE, (uint16_t)n) != WMQ_OK) {
-		rc = WMQ_E_NOMEM;
-		goto out;
-	}
-	have_id = false;
 	for (size_t i = 0; i < n; i++) {
 		unsigned opts = (unsigned)subs[i].qos | (subs[i].no_local ? 4u : 0u) |
 				(subs[i].retain_as_published ? 8u : 0u) |
@@ -227,8 +242,6 @@ int wmq_client_subscribe_many(wmq_client *c, uint16_t *mid, const wmq_subscripti
 	if (mid)
 		*mid = id;
 out:
-	if (have_id)
-		wmq_sess_mid_free(c, id);
 	wmq_free(buf);
 	wmq_properties_free(own);
 	return rc;
@@ -242,7 +255,6 @@ int wmq_client_unsubscribe(wmq_client *c, uint16_t *mid, const char *const *filt
 	wmq_properties *own = NULL;
 	size_t total = 0, flen;
 	uint16_t id = 0;
-	bool have_id = false;
 
 	if (mid)
 		*mid = 0;
@@ -271,31 +283,14 @@ int wmq_client_unsubscribe(wmq_client *c, uint16_t *mid, const char *const *filt
 		rc = WMQ_E_INTERNAL;
 		goto out;
 	}
-	if (wmq_sess_mid_alloc(c, &id) != WMQ_OK) {
-		rc = WMQ_E_QUEUE_FULL;
-		goto out;
-	}
-	have_id = true;
-	struct wmq_pkt pkt = {.type = WMQ_UNSUBSCRIBE};
-	pkt.u.unsubscribe.packet_id = id;
-	pkt.u.unsubscribe.count = (uint16_t)n;
-	pkt.u.unsubscribe.entries = (struct wmq_bytes){buf, w.pos};
-	pkt.u.unsubscribe.props = *wmq_cprops_wire(own);
-	rc = map_send_err(wmq_client_send(c, &pkt));
+	rc = send_sub_request(c, WMQ_UNSUBSCRIBE, (struct wmq_bytes){buf, w.pos}, (uint16_t)n, own, &id);
 	if (rc != WMQ_E_OK)
 		goto out;
-	if (wmq_sess_req_add(c, id, WMQ_UNSUBSCRIBE, (uint16_t)n) != WMQ_OK) {
-		rc = WMQ_E_NOMEM;
-		goto out;
-	}
-	have_id = false;
 	CLOG(c, WMQ_LL_DEBUG, "Client %s sending UNSUBSCRIBE (Mid: %u, Topic: %s)",
 	     wmq_client_log_id(c), id, filters[0]);
 	if (mid)
 		*mid = id;
 out:
-	if (have_id)
-		wmq_sess_mid_free(c, id);
 	wmq_free(buf);
 	wmq_properties_free(own);
 	return rc;
