@@ -74,7 +74,7 @@ wmq_err wmq_broker_new(struct wmq_config *cfg, struct wmq_broker **out)
 		wmq_broker_free(b);
 		return rc;
 	}
-	b->started_at = wmq_now_ms();
+	b->started_at = b->now = wmq_now_ms();
 	b->started_wall = wmq_wall_s();
 	*out = b;
 	return WMQ_OK;
@@ -223,6 +223,7 @@ wmq_err wmq_broker_start(struct wmq_broker *b)
 	b->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	WMQ_ENSURE(b->sigfd >= 0, WMQ_ERR_IO);
 	WMQ_TRY(wmq_ev_add(b->ev, &b->sig_h, b->sigfd, WMQ_EV_READ, on_signal, b));
+	wmq_ev_set_clock(b->ev, &b->now);
 	b->next_housekeeping = wmq_now_ms() + HOUSEKEEPING_MS;
 	b->next_sys = b->cfg.sys_interval ? wmq_now_ms() : 0;
 	return WMQ_OK;

@@ -380,6 +380,8 @@ struct wmq_broker {
 	size_t npicks, cappicks;
 	struct wmq_stats stats;
 	struct wmq_authn_registry authn;
+	uint64_t now;               /* monotonic ms, read once per loop turn: the
+	                             * clock of the hot path (keepalive, expiry) */
 	uint64_t started_at;        /* monotonic ms */
 	int64_t started_wall;
 	uint64_t next_housekeeping; /* monotonic ms */

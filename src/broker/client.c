@@ -784,7 +784,7 @@ static void handle_publish(struct wmq_client *c, const struct wmq_pkt *pkt)
 	}
 	struct wmq_msg *msg = NULL;
 	if (wmq_msg_new(topic, p->payload, c->version == WMQ_V5 ? &p->props : NULL, p->qos,
-			p->retain, c->client_id, c->username, wmq_now_ms(), wmq_broker_next_id(b),
+			p->retain, c->client_id, c->username, b->now, wmq_broker_next_id(b),
 			&msg) != WMQ_OK) {
 		if (p->qos)
 			send_ack(c, p->qos == 1 ? WMQ_PUBACK : WMQ_PUBREC, p->packet_id,
@@ -1122,7 +1122,7 @@ static size_t process_bytes(struct wmq_client *c, const uint8_t *buf, size_t len
 		}
 		if (avail - hdr < body_len)
 			break; /* wait for the rest */
-		c->last_rx = wmq_now_ms();
+		c->last_rx = b->now;
 		on_packet(c, first, p + hdr, body_len);
 		off += hdr + body_len;
 	}

@@ -392,7 +392,7 @@ static bool socket_has_room(const struct wmq_broker *b, const struct wmq_client 
 void wmq_session_pump(struct wmq_broker *b, struct wmq_session *s)
 {
 	struct wmq_client *c = s->client;
-	uint64_t now = wmq_now_ms();
+	uint64_t now = b->now;
 	if (!c || c->state != WMQ_CL_CONNECTED)
 		return;
 	/* Bounded by the queue length; each turn removes the head. */
@@ -444,7 +444,7 @@ void wmq_session_pump(struct wmq_broker *b, struct wmq_session *s)
 void wmq_session_resend(struct wmq_broker *b, struct wmq_session *s)
 {
 	struct wmq_client *c = s->client;
-	uint64_t now = wmq_now_ms();
+	uint64_t now = b->now;
 	struct wmq_qent *e = s->inflight.head;
 	/* [MQTT-4.4.0-1] on a resumed session resend unacknowledged PUBLISH
 	 * packets with DUP set, and PUBREL packets, in the original order. */
@@ -520,7 +520,7 @@ void wmq_session_deliver(struct wmq_broker *b, struct wmq_session *s, struct wmq
 	struct wmq_client *c = s->client;
 	bool online = c && c->state == WMQ_CL_CONNECTED;
 	bool expired = false;
-	(void)wmq_msg_expiry_left(msg, wmq_now_ms(), &expired);
+	(void)wmq_msg_expiry_left(msg, b->now, &expired);
 	if (expired)
 		return;
 	if (online) {
@@ -545,7 +545,7 @@ void wmq_session_deliver(struct wmq_broker *b, struct wmq_session *s, struct wmq
 			c->dropped++;
 			return;
 		}
-		(void)send_publish(b, c, msg, 0, retain, 0, ids, nids, false, wmq_now_ms());
+		(void)send_publish(b, c, msg, 0, retain, 0, ids, nids, false, b->now);
 		return;
 	}
 	/* Queue limits (count and bytes) per session; beyond them the

@@ -39,6 +39,10 @@ void wmq_ev_del(struct wmq_ev *ev, struct wmq_ev_handle *h);
  * dispatch must not be freed until wmq_ev_poll returns (owners defer frees).
  * Returns the number of events dispatched, or -1 with errno (EINTR = 0). */
 int wmq_ev_poll(struct wmq_ev *ev, int timeout_ms);
+/* Have wmq_ev_poll store wmq_now_ms() in *clock after each wait, before it
+ * dispatches: one clock read per loop turn for the owner's hot path.
+ * |clock| is borrowed; NULL turns it off. */
+void wmq_ev_set_clock(struct wmq_ev *ev, uint64_t *clock);
 /* Wake a thread blocked in wmq_ev_poll (any thread, async-signal-safe). */
 void wmq_ev_wake(struct wmq_ev *ev);
 

@@ -10,12 +10,14 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/time.h"
 
 #define WMQ_EV_BATCH 256
 
 struct wmq_ev {
 	int epfd;
 	struct wmq_ev_handle wake; /* eventfd for cross-thread wakeups */
+	uint64_t *clock;           /* updated after each wait, or NULL */
 	struct epoll_event events[WMQ_EV_BATCH];
 };
 
@@ -102,6 +104,8 @@ void wmq_ev_del(struct wmq_ev *ev, struct wmq_ev_handle *h)
 int wmq_ev_poll(struct wmq_ev *ev, int timeout_ms)
 {
 	int n = epoll_wait(ev->epfd, ev->events, WMQ_EV_BATCH, timeout_ms);
+	if (ev->clock)
+		*ev->clock = wmq_now_ms();
 	if (n < 0)
 		return errno == EINTR ? 0 : -1;
 	for (int i = 0; i < n; i++) {
@@ -118,6 +122,11 @@ int wmq_ev_poll(struct wmq_ev *ev, int timeout_ms)
 		h->fn(h, m);
 	}
 	return n;
+}
+
+void wmq_ev_set_clock(struct wmq_ev *ev, uint64_t *clock)
+{
+	ev->clock = clock;
 }
 
 void wmq_ev_wake(struct wmq_ev *ev)
