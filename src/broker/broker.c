@@ -395,8 +395,8 @@ wmq_err wmq_broker_run(struct wmq_broker *b)
 	while (!b->stop) {
 		uint64_t now = wmq_now_ms();
 		int timeout = 0;
-		if (b->next_housekeeping > now)
-			timeout = (int)(b->next_housekeeping - now);
+		if (b->next_housekeeping > now && !b->dirty_head)
+			timeout = (int)(b->next_housekeeping - now); /* else: output waits */
 		if (wmq_ev_poll(b->ev, timeout) < 0) {
 			WMQ_LOG(&b->log, WMQ_LOG_ERROR, "event loop: %s", strerror(errno));
 			WMQ_BAIL(WMQ_ERR_IO);

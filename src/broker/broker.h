@@ -468,9 +468,13 @@ void wmq_session_detach(struct wmq_broker *b, struct wmq_session *s, uint64_t no
 /* Attach connection |c|: cancels the expiry clock and a delayed will
  * ([MQTT-3.1.3-9]). */
 void wmq_session_attach(struct wmq_broker *b, struct wmq_session *s, struct wmq_client *c);
-/* Deliver |msg| to |s| at |qos| with subscription ids; queues or sends. */
+/* Deliver |msg| to |s| at |qos| with subscription ids; queues or sends.
+ * QoS 0 for a subscriber whose socket is backed up is dropped (live
+ * traffic: a slow consumer never stalls others) unless |queue_qos0|, which
+ * makes it wait in the bounded queue (retained messages on subscribe). */
 void wmq_session_deliver(struct wmq_broker *b, struct wmq_session *s, struct wmq_msg *msg,
-			 uint8_t qos, bool retain, const uint32_t *ids, uint16_t nids);
+			 uint8_t qos, bool retain, const uint32_t *ids, uint16_t nids,
+			 bool queue_qos0);
 /* Send as much of the queue as the peer's window and the socket allow. */
 void wmq_session_pump(struct wmq_broker *b, struct wmq_session *s);
 /* After reconnect: resend unacknowledged PUBLISH (DUP) and PUBREL. */

@@ -68,8 +68,15 @@ void wmq_client_flush(struct wmq_client *c)
 				return;
 			}
 		}
-		if (c->closing_sent)
+		if (c->closing_sent) {
 			wmq_client_close(c, RC_NONE, NULL);
+			return;
+		}
+		/* The socket took everything: continue the session's queue
+		 * (messages that waited because the buffer was full). What the
+		 * pump writes is flushed in the next round of the turn. */
+		if (c->state == WMQ_CL_CONNECTED && c->session && c->session->queue.head)
+			wmq_session_pump(c->b, c->session);
 	} else if (rc == WMQ_ERR_AGAIN) {
 		if (!c->want_write) {
 			c->want_write = true;

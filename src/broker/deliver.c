@@ -132,7 +132,7 @@ size_t wmq_broker_publish(struct wmq_broker *b, struct wmq_msg *msg)
 		 * subscription asked for Retain As Published [MQTT-3.3.1-13]. */
 		bool retain = m->rap && msg->retain;
 		const uint32_t *ids = m->nids ? &b->match_ids[m->first_id_slot] : NULL;
-		wmq_session_deliver(b, m->s, msg, m->qos, retain, ids, m->nids);
+		wmq_session_deliver(b, m->s, msg, m->qos, retain, ids, m->nids, false);
 		receivers++;
 	}
 	for (size_t i = 0; i < b->npicks; i++) {
@@ -140,7 +140,8 @@ size_t wmq_broker_publish(struct wmq_broker *b, struct wmq_msg *msg)
 		uint8_t q = min_u8(msg->qos, sub->opts.qos);
 		uint32_t id = sub->sub_id;
 		bool retain = sub->opts.retain_as_published && msg->retain;
-		wmq_session_deliver(b, sub->session, msg, q, retain, id ? &id : NULL, id ? 1 : 0);
+		wmq_session_deliver(b, sub->session, msg, q, retain, id ? &id : NULL, id ? 1 : 0,
+				    false);
 		receivers++;
 	}
 	wmq_free(rc.pairs);
@@ -170,7 +171,7 @@ static bool on_retained(void *arg, struct wmq_msg *msg)
 	/* [MQTT-3.3.1-9] retained messages sent because of a new subscription
 	 * carry RETAIN = 1 */
 	wmq_session_deliver(rc->b, rc->s, msg, q, true, rc->sub_id ? &rc->sub_id : NULL,
-			    rc->sub_id ? 1 : 0);
+			    rc->sub_id ? 1 : 0, true);
 	return rc->s->client != NULL || rc->s->queue.count < rc->b->cfg.max_queued_messages;
 }
 

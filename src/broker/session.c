@@ -515,7 +515,7 @@ bool wmq_session_ack(struct wmq_broker *b, struct wmq_session *s, uint8_t type, 
 }
 
 void wmq_session_deliver(struct wmq_broker *b, struct wmq_session *s, struct wmq_msg *msg,
-			 uint8_t qos, bool retain, const uint32_t *ids, uint16_t nids)
+			 uint8_t qos, bool retain, const uint32_t *ids, uint16_t nids, bool queue_qos0)
 {
 	struct wmq_client *c = s->client;
 	bool online = c && c->state == WMQ_CL_CONNECTED;
@@ -540,13 +540,16 @@ void wmq_session_deliver(struct wmq_broker *b, struct wmq_session *s, struct wmq
 	if (qos == 0 && online && !s->queue.head) {
 		/* Fast path: write it now, or drop it if the subscriber is
 		 * not keeping up (a slow consumer never stalls others). */
-		if (!socket_has_room(b, c)) {
+		if (socket_has_room(b, c)) {
+			(void)send_publish(b, c, msg, 0, retain, 0, ids, nids, false, b->now);
+			return;
+		}
+		if (!queue_qos0) {
 			b->stats.msgs_dropped++;
 			c->dropped++;
 			return;
 		}
-		(void)send_publish(b, c, msg, 0, retain, 0, ids, nids, false, b->now);
-		return;
+		/* else: wait in the (bounded) queue like QoS 1/2 */
 	}
 	/* Queue limits (count and bytes) per session; beyond them the
 	 * message is dropped and counted. */

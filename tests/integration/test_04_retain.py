@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 """04 - retained messages: set, replace, delete, QoS, wildcards, $-topics,
 properties, retain_available false."""
+import time
+
 import pytest
 
 import mqttraw as m
@@ -184,3 +186,28 @@ def test_retain_not_available_v311_closes(broker_factory):
     c = client(b.port, "04-na3", v=V311)
     c.send(m.publish("04/na", b"x", retain=True, v=V311))
     c.expect_closed()
+
+
+@pytest.mark.wardmq_only("uses max_write_buffer")
+def test_large_retained_set_is_delivered_whole_on_subscribe(broker_factory):
+    # More retained bytes than the socket buffer limit: the rest must wait in
+    # the session queue, not be dropped like live QoS 0 traffic.
+    b = broker_factory("max_write_buffer 65536", "max_queued_messages 0")
+    pub = client(b.port, "04-bigp", v=V5)
+    n = 400
+    for i in range(n):
+        pub.publish("04/big/%03d" % i, b"x" * 1000, qos=1, retain=True)
+    sub = client(b.port, "04-bigs", v=V5, rcvbuf=4096)
+    sub.send(m.subscribe(1, ("04/big/+", 0)))
+    time.sleep(0.5)                                   # let the broker hit its limit
+    got = set()
+    for _ in range(n + 1):
+        try:
+            p = sub.recv_packet(timeout=5)
+        except m.NoPacket:
+            break
+        if p.type == m.PUBLISH:
+            got.add(p.topic)
+        if len(got) == n:
+            break
+    assert len(got) == n, f"{n - len(got)} retained messages lost"
