@@ -443,6 +443,16 @@ WMQ_MUST_USE wmq_err wmq_security_open(struct wmq_broker *b);
 void wmq_security_close(struct wmq_broker *b);
 /* SIGHUP: load the policy again (the old one stays on failure). */
 void wmq_security_reload(struct wmq_broker *b);
+/* What an administrative change touched (flags for wmq_security_changed). */
+enum wmq_sec_change {
+	WMQ_SEC_CHG_POLICY = 1u << 0, /* rules, groups, roles, memberships */
+	WMQ_SEC_CHG_USERS = 1u << 1,  /* users, passwords, enabled flags, client-id bindings */
+	WMQ_SEC_CHG_BANS = 1u << 2,   /* bans */
+	WMQ_SEC_CHG_PSK = 1u << 3,    /* TLS-PSK identities */
+};
+/* The identity store changed under the running broker (admin socket,
+ * SIGHUP): reload what |what| names and make it reach live sessions. */
+void wmq_security_changed(struct wmq_broker *b, unsigned what);
 /* Queue |c|'s CONNECT on the pool; false when out of memory. |anonymous|:
  * no password check (anonymous client, or username proved by TLS). */
 bool wmq_security_submit(struct wmq_client *c, const char *username, struct wmq_bytes password,

@@ -137,6 +137,12 @@ void wmq_security_reload(struct wmq_broker *b)
 		p ? "rules in force" : "no rules, nothing enforced");
 }
 
+void wmq_security_changed(struct wmq_broker *b, unsigned what)
+{
+	if (what & (WMQ_SEC_CHG_POLICY | WMQ_SEC_CHG_USERS))
+		wmq_security_reload(b);
+}
+
 bool wmq_security_submit(struct wmq_client *c, const char *username, struct wmq_bytes password,
 			 bool has_password, bool anonymous)
 {
