@@ -335,14 +335,15 @@ static void reload(struct wmq_broker *b)
 	struct wmq_config nc;
 	char err[512], changed[512];
 	b->reload_requested = false;
-	wmq_security_reload(b);
 	if (!b->cfg.path) {
 		WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "reload requested, but no configuration file in use");
+		wmq_security_reload(b);
 		return;
 	}
 	if (wmq_config_load(b->cfg.path, &nc, err, sizeof err) != WMQ_OK) {
 		WMQ_LOG(&b->log, WMQ_LOG_ERROR, "reload failed, keeping the running configuration: %s",
 			err);
+		wmq_security_reload(b);
 		return;
 	}
 	if (wmq_config_nonreloadable_changes(&b->cfg, &nc, changed, sizeof changed))
@@ -387,6 +388,8 @@ static void reload(struct wmq_broker *b)
 	if (b->cfg.sys_interval && !b->next_sys)
 		b->next_sys = wmq_now_ms();
 	WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "configuration reloaded from %s", b->cfg.path);
+	/* the store's users and rules, under the new 'authorization' */
+	wmq_security_reload(b);
 }
 
 wmq_err wmq_broker_run(struct wmq_broker *b)

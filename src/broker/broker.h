@@ -225,6 +225,8 @@ struct wmq_session {
 	struct wmq_client *client;    /* attached connection, or NULL */
 	uint16_t *in_qos2;            /* inbound QoS 2 ids awaiting PUBREL */
 	struct wmq_msg *will;         /* delayed will waiting, or NULL */
+	struct wmq_authz *will_authz; /* its publisher's authorizer (NULL after a
+	                               * restart: rebuilt from username) */
 	struct wmq_session *off_prev, *off_next; /* offline list (timed) */
 	struct wmq_hmap *subs;        /* filter -> struct wmq_sub; NULL until the
 	                               * first subscription (idle devices stay small) */
@@ -299,6 +301,7 @@ struct wmq_client {
 	uint64_t dropped;           /* QoS 0 messages dropped for this client */
 	uint64_t auth_token;        /* CL_AUTH: key in b->auth_waiting, 0 = none */
 	uint64_t authz_denied;      /* authorization denials of this connection */
+	uint64_t cred_tag;          /* fingerprint of the verifier it logged in with */
 	uint32_t peer_max_packet;   /* largest packet the peer accepts (v5) */
 	uint32_t will_delay;
 	uint32_t nheld, capheld;
@@ -317,6 +320,8 @@ struct wmq_client {
 	bool closing_sent;          /* DISCONNECT queued; close after flush */
 	bool taken_over;            /* a newer connection took the session */
 	bool cert_authenticated;    /* TLS client certificate named the client */
+	bool pw_authenticated;      /* logged in with a password (store) */
+	bool recheck_again;         /* another change came while being re-checked */
 	bool on_held_list;
 };
 
@@ -343,6 +348,8 @@ struct wmq_stats {
 	uint64_t auth_refused;      /* bad username or password, bound client id */
 	uint64_t authz_denied;      /* publish, subscribe, will denied */
 	uint64_t receive_denied;    /* deliveries withheld by the policy */
+	uint64_t subs_revoked;      /* subscriptions removed by a policy change */
+	uint64_t clients_revoked;   /* clients disconnected by an administrative change */
 };
 
 /* Scratch set for one publish's matches (see deliver.c). */
@@ -404,6 +411,7 @@ struct wmq_broker {
 	struct wmq_hmap auth_waiting;  /* token (8 bytes) -> client in CL_AUTH */
 	uint64_t next_auth_token;
 	struct wmq_policy *policy;     /* NULL: no rules, no authorization */
+	bool policy_enforced;          /* a policy was in force: an empty one denies */
 	struct wmq_audit *audit;       /* audit_file, or NULL */
 };
 
@@ -465,6 +473,12 @@ WMQ_MUST_USE wmq_err wmq_security_principal(struct wmq_client *c, const struct w
  * audit line for a denial (event |event|, e.g. "publish", "will"). */
 bool wmq_security_check(struct wmq_client *c, enum wmq_policy_action action, struct wmq_bytes topic,
 			uint8_t qos, const char *event, struct wmq_policy_decision *d);
+/* A session resumed by |c| (its subscriptions are re-checked against the
+ * policy in force). */
+void wmq_security_resumed(struct wmq_client *c);
+/* Whether |s|'s delayed will may be published now (checked when it is
+ * sent: the policy may have changed since). Frees s->will_authz. */
+bool wmq_security_will_ok(struct wmq_broker *b, struct wmq_session *s);
 /* An audit line for a refused authentication. */
 void wmq_security_audit_authn(struct wmq_client *c, const char *reason);
 

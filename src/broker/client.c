@@ -159,6 +159,10 @@ void wmq_client_free(struct wmq_client *c)
 				/* [MQTT-3.1.3-9] delayed: kept in the session */
 				s->will = c->will;
 				c->will = NULL;
+				/* checked again with this principal when sent */
+				wmq_authz_free(s->will_authz);
+				s->will_authz = c->authz;
+				c->authz = NULL;
 				s->will_at = now + (uint64_t)c->will_delay * 1000u;
 			}
 		}
@@ -471,6 +475,8 @@ void wmq_client_auth_done(struct wmq_client *c, const struct wmq_authpool_job *j
 		connack_fail(c, WMQ_RC_SERVER_BUSY, "out of memory");
 		return;
 	}
+	c->pw_authenticated = !j->anonymous; /* live revocation (security.c) */
+	c->cred_tag = j->cred_tag;
 	if (c->will) {
 		/* The will is checked when registered (and again when sent). */
 		struct wmq_policy_decision d;
@@ -617,6 +623,7 @@ static void finish_connect(struct wmq_client *c)
 		c->conn.peer, c->client_id, c->version, con->clean ? 1 : 0, c->keepalive,
 		c->username ? ", u'" : "", c->username ? c->username : "", c->username ? "'" : "");
 	if (present) {
+		wmq_security_resumed(c); /* rules may have changed while away */
 		wmq_session_resend(b, s);
 		wmq_session_pump(b, s);
 	}

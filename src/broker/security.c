@@ -30,6 +30,10 @@
 
 #define AUTHZ_CACHE 256
 
+static void recheck_done(struct wmq_client *c, const struct wmq_authpool_job *j);
+static void audit_line(struct wmq_client *c, enum wmq_audit_kind kind, const char *event, const char *reason,
+		       const struct wmq_audit_field *f, size_t nf);
+
 static void on_pool(struct wmq_ev_handle *h, uint32_t events)
 {
 	struct wmq_broker *b = h->arg;
@@ -40,7 +44,9 @@ static void on_pool(struct wmq_ev_handle *h, uint32_t events)
 		struct wmq_client *c = wmq_hmap_del(&b->auth_waiting, &j->token, sizeof j->token);
 		if (c) {
 			c->auth_token = 0;
-			if (c->state == WMQ_CL_AUTH)
+			if (j->recheck && c->state == WMQ_CL_CONNECTED)
+				recheck_done(c, j);
+			else if (!j->recheck && c->state == WMQ_CL_AUTH)
 				wmq_client_auth_done(c, j);
 		}
 		wmq_authpool_job_free(j);
@@ -69,10 +75,21 @@ static wmq_err load_policy(struct wmq_broker *b, struct wmq_policy **out)
 		WMQ_LOG(&b->log, WMQ_LOG_ERROR, "policy: %s", why);
 		return rc;
 	}
-	if (wmq_policy_count(p) == 0) { /* no rules: nothing to enforce */
+	if (wmq_policy_count(p) == 0 && b->cfg.authorization == WMQ_AUTHZ_RULES && !b->policy_enforced) {
+		/* CVE-2018-12550: an empty policy is an error, never allow-all */
+		WMQ_LOG(&b->log, WMQ_LOG_ERROR,
+			"authorization rules: the store %s holds no ACL rule; add rules with "
+			"wardmq_ctl rule add, or set authorization auto or off",
+			b->cfg.persistence_file);
+		wmq_policy_unref(p);
+		return WMQ_ERR_INVAL;
+	}
+	if (wmq_policy_count(p) == 0 && !b->policy_enforced) { /* auto, no rule yet */
 		wmq_policy_unref(p);
 		return WMQ_OK;
 	}
+	/* Once enforced, an empty policy stays in force: it denies everything
+	 * (deleting every rule never turns into allow-all). */
 	*out = p;
 	return WMQ_OK;
 }
@@ -89,16 +106,33 @@ wmq_err wmq_security_open(struct wmq_broker *b)
 			WMQ_BAIL(WMQ_ERR_IO);
 		}
 	}
-	if (!b->store)
+	if (!b->store) {
+		if (b->cfg.authorization == WMQ_AUTHZ_RULES) {
+			WMQ_LOG(&b->log, WMQ_LOG_ERROR,
+				"authorization rules needs a store for its rules: set persistence true "
+				"or start with --db FILE");
+			WMQ_BAIL(WMQ_ERR_INVAL);
+		}
 		return WMQ_OK;
+	}
 	struct wmq_pw_ctx_opts po;
 	wmq_pw_ctx_opts_default(&po);
 	WMQ_TRY(wmq_authpool_new(b->cfg.persistence_file, &po, &b->log, &b->authpool));
 	WMQ_TRY(wmq_ev_add(b->ev, &b->authpool_h, wmq_authpool_fd(b->authpool), WMQ_EV_READ, on_pool, b));
+	if (b->cfg.authorization == WMQ_AUTHZ_OFF) {
+		WMQ_LOG(&b->log, WMQ_LOG_WARNING, "authorization off: ACL rules are not enforced");
+		return WMQ_OK;
+	}
 	WMQ_TRY(load_policy(b, &b->policy));
-	if (b->policy)
+	if (b->policy) {
+		b->policy_enforced = true;
 		WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "policy version %llu: %zu rules",
 			(unsigned long long)wmq_policy_version(b->policy), wmq_policy_count(b->policy));
+	} else {
+		WMQ_LOG(&b->log, WMQ_LOG_WARNING,
+			"authorization auto: the store holds no ACL rule yet, so every authenticated "
+			"client may publish and subscribe to everything (see 'authorization')");
+	}
 	return WMQ_OK;
 }
 
@@ -121,26 +155,160 @@ void wmq_security_close(struct wmq_broker *b)
 	}
 }
 
-void wmq_security_reload(struct wmq_broker *b)
+/* Load the policy again; false (old policy kept) on failure. */
+static bool reload_policy(struct wmq_broker *b)
 {
 	struct wmq_policy *p = NULL;
-	if (!b->store)
-		return;
+	if (b->cfg.authorization == WMQ_AUTHZ_OFF) {
+		wmq_policy_unref(b->policy); /* SIGHUP may have switched it off */
+		b->policy = NULL;
+		b->policy_enforced = false;
+		return true;
+	}
 	if (load_policy(b, &p) != WMQ_OK) {
 		WMQ_LOG(&b->log, WMQ_LOG_ERROR, "policy reload failed, keeping the running policy");
-		return;
+		return false;
 	}
 	wmq_policy_unref(b->policy);
-	b->policy = p; /* connections recompile at their next check */
-	wmq_authpool_forget_all(b->authpool); /* passwords may have changed */
+	b->policy = p; /* authorizers recompile at their next check (version) */
+	if (p)
+		b->policy_enforced = true;
 	WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "policy reloaded: %s",
-		p ? "rules in force" : "no rules, nothing enforced");
+		!p ? "no rules, nothing enforced"
+		   : (wmq_policy_count(p) ? "rules in force" : "no rules left: everything is denied"));
+	return true;
+}
+
+void wmq_security_reload(struct wmq_broker *b)
+{
+	wmq_security_changed(b, WMQ_SEC_CHG_POLICY | WMQ_SEC_CHG_USERS);
+}
+
+/* ---- live revocation ------------------------------------------------------
+ * An administrative change reaches connected clients at once:
+ *   - every subscription is checked again (SUBSCRIBE action, the filter as
+ *     subscribed); a denied one is removed (and from the store), a lowered
+ *     max_qos lowers its granted QoS. Queued messages need nothing here:
+ *     every message is checked (RECEIVE) again when it is sent.
+ *   - with a store, each client is re-examined on the auth pool like a
+ *     CONNECT without password: its user must still exist (if it logged in
+ *     with a password) and be enabled, its client id must not be bound to
+ *     another user, and its password must be the one it logged in with
+ *     (cred_tag). If not, it is disconnected with 0x98 Administrative
+ *     action (MQTT 5.0 §3.14.2.1; 3.1.1: closed). Otherwise its groups and
+ *     roles are read again and its subscriptions re-checked with them. */
+
+static void reeval_subs(struct wmq_client *c)
+{
+	struct wmq_broker *b = c->b;
+	struct wmq_session *s = c->session;
+	struct wmq_policy_decision d;
+	size_t n, k = 0, it = 0;
+	struct wmq_hent *e;
+
+	if (!b->policy || !s || !s->subs || s->subs->n == 0)
+		return;
+	n = s->subs->n;
+	struct wmq_sub **v = wmq_malloc(n * sizeof *v);
+	if (!v) { /* cannot check: never keep what may have been revoked */
+		wmq_client_close(c, WMQ_RC_SERVER_BUSY, "out of memory re-checking subscriptions");
+		return;
+	}
+	while (k < n && (e = wmq_hmap_next(s->subs, &it)) != NULL)
+		v[k++] = e->val;
+	for (size_t i = 0; i < k; i++) {
+		struct wmq_sub *sub = v[i];
+		struct wmq_bytes f = {(const uint8_t *)sub->filter, sub->filter_len};
+		if (!wmq_security_check(c, WMQ_ACT_SUBSCRIBE, f, sub->opts.qos, "revoke", &d)) {
+			WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "client %s: subscription %.*s revoked", c->client_id,
+				(int)(f.len > 200 ? 200 : f.len), sub->filter);
+			b->stats.subs_revoked++;
+			(void)wmq_session_unsubscribe(b, s, f); /* frees sub (and f's bytes) */
+		} else if (d.qos < sub->opts.qos) {
+			struct wmq_subopts o = sub->opts;
+			bool existed = false;
+			o.qos = d.qos;
+			if (wmq_session_subscribe(b, s, f, &o, sub->sub_id, &existed) != WMQ_OK)
+				(void)wmq_session_unsubscribe(b, s, f);
+		}
+	}
+	wmq_free(v);
+}
+
+static void recheck(struct wmq_client *c)
+{
+	struct wmq_broker *b = c->b;
+	if (c->auth_token) { /* one in flight read the store before this change */
+		c->recheck_again = true;
+		return;
+	}
+	uint64_t token = ++b->next_auth_token;
+	struct wmq_authpool_job *j = wmq_authpool_job_new(token, c->username, (struct wmq_bytes){NULL, 0}, false,
+							  c->client_id, true);
+	if (!j || wmq_hmap_put(&b->auth_waiting, &j->token, sizeof j->token, c) != WMQ_OK) {
+		wmq_authpool_job_free(j);
+		wmq_client_close(c, WMQ_RC_SERVER_BUSY, "out of memory re-checking the client");
+		return;
+	}
+	j->recheck = true;
+	j->need_user = c->pw_authenticated;
+	c->auth_token = token;
+	wmq_authpool_submit(b->authpool, j);
+}
+
+static void recheck_done(struct wmq_client *c, const struct wmq_authpool_job *j)
+{
+	struct wmq_broker *b = c->b;
+	const char *why = NULL;
+	if (j->failed) {
+		/* the store could not answer: keep the client (its rules were
+		 * re-checked already) and say so */
+		WMQ_LOG(&b->log, WMQ_LOG_WARNING, "client %s: could not re-check its user after a change",
+			c->client_id);
+	} else if (!j->ok) {
+		why = j->bound_elsewhere ? "client id bound to another user" : "user removed or disabled";
+	} else if (c->pw_authenticated && j->cred_tag != c->cred_tag) {
+		why = "password changed";
+	}
+	if (why) {
+		b->stats.clients_revoked++;
+		audit_line(c, WMQ_AUDIT_AUTHN, "revoke", why, NULL, 0);
+		WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "client %s disconnected: %s", c->client_id, why);
+		wmq_client_close(c, WMQ_RC_ADMIN_ACTION, why);
+		return;
+	}
+	if (j->ok) {
+		if (wmq_security_principal(c, j) != WMQ_OK) {
+			wmq_client_close(c, WMQ_RC_SERVER_BUSY, "out of memory re-checking the client");
+			return;
+		}
+		reeval_subs(c);
+	}
+	if (c->recheck_again) {
+		c->recheck_again = false;
+		recheck(c);
+	}
+}
+
+void wmq_security_resumed(struct wmq_client *c)
+{
+	reeval_subs(c);
 }
 
 void wmq_security_changed(struct wmq_broker *b, unsigned what)
 {
-	if (what & (WMQ_SEC_CHG_POLICY | WMQ_SEC_CHG_USERS))
-		wmq_security_reload(b);
+	if (!b->store || !(what & (WMQ_SEC_CHG_POLICY | WMQ_SEC_CHG_USERS)))
+		return;
+	if (!reload_policy(b))
+		return;
+	wmq_authpool_forget_all(b->authpool); /* passwords may have changed */
+	for (struct wmq_client *c = b->clients; c; c = c->next) {
+		if (c->state != WMQ_CL_CONNECTED)
+			continue;
+		reeval_subs(c); /* the new rules for the groups it has now */
+		if (c->state == WMQ_CL_CONNECTED)
+			recheck(c); /* then its user, password and groups */
+	}
 }
 
 bool wmq_security_submit(struct wmq_client *c, const char *username, struct wmq_bytes password,
@@ -205,7 +373,8 @@ static void audit_line(struct wmq_client *c, enum wmq_audit_kind kind, const cha
 		.peer = wmq_bytes_cstr(c->conn.peer),
 		.client_id = opt_cstr(c->client_id),
 		.username = opt_cstr(c->username),
-		.mechanism = wmq_bytes_cstr(c->username ? "password" : "anonymous"),
+		.mechanism = wmq_bytes_cstr(c->cert_authenticated ? "certificate"
+					    : (c->username ? "password" : "anonymous")),
 		.decision = WMQ_AUDIT_DENY,
 		.reason = reason,
 		.fields = f,
@@ -213,6 +382,46 @@ static void audit_line(struct wmq_client *c, enum wmq_audit_kind kind, const cha
 	};
 	if (wmq_audit_write(b->audit, &ev) != WMQ_OK)
 		WMQ_LOG(&b->log, WMQ_LOG_WARNING, "audit_file: a line could not be written");
+}
+
+bool wmq_security_will_ok(struct wmq_broker *b, struct wmq_session *s)
+{
+	struct wmq_authz *z = s->will_authz;
+	struct wmq_policy_decision d;
+	bool ok = true;
+	s->will_authz = NULL;
+	if (b->policy && s->will) {
+		if (!z) { /* restored after a restart: its username and client id */
+			struct wmq_principal pr = {.username = s->username, .client_id = s->client_id};
+			if (wmq_authz_new(&pr, 8, &z) != WMQ_OK)
+				z = NULL;
+		}
+		struct wmq_bytes wt = wmq_bytes_cstr(s->will->topic);
+		ok = z && wmq_authz_check(z, b->policy, WMQ_ACT_PUBLISH, wt, s->will->qos, &d) &&
+		     (!s->will->retain || wmq_authz_check(z, b->policy, WMQ_ACT_RETAIN, wt, s->will->qos, &d));
+		if (!ok) {
+			b->stats.authz_denied++;
+			WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "delayed will of %s not published: not authorized",
+				s->client_id);
+			if (b->audit) {
+				struct wmq_audit_field f = {.key = "topic", .str = wt};
+				struct wmq_audit_event ev = {
+					.kind = WMQ_AUDIT_AUTHZ,
+					.event = "will",
+					.client_id = wmq_bytes_cstr(s->client_id),
+					.username = opt_cstr(s->username),
+					.decision = WMQ_AUDIT_DENY,
+					.reason = "delayed will no longer authorized",
+					.fields = &f,
+					.nfields = 1,
+				};
+				if (wmq_audit_write(b->audit, &ev) != WMQ_OK)
+					WMQ_LOG(&b->log, WMQ_LOG_WARNING, "audit_file: a line could not be written");
+			}
+		}
+	}
+	wmq_authz_free(z);
+	return ok;
 }
 
 void wmq_security_audit_authn(struct wmq_client *c, const char *reason)

@@ -119,9 +119,11 @@ static void publish_pending_will(struct wmq_broker *b, struct wmq_session *s)
 	struct wmq_msg *w = s->will;
 	if (!w)
 		return;
+	bool ok = wmq_security_will_ok(b, s); /* the policy may have changed */
 	s->will = NULL;
 	s->will_at = 0;
-	wmq_broker_publish_will(b, w);
+	if (ok)
+		wmq_broker_publish_will(b, w);
 	wmq_msg_unref(w);
 }
 
@@ -147,6 +149,7 @@ void wmq_session_end(struct wmq_broker *b, struct wmq_session *s)
 	wmq_free(s->in_qos2);
 	wmq_free(s->username);
 	wmq_free(s->client_id);
+	wmq_authz_free(s->will_authz);
 	wmq_free(s);
 }
 
@@ -209,6 +212,8 @@ void wmq_session_attach(struct wmq_broker *b, struct wmq_session *s, struct wmq_
 		wmq_msg_unref(s->will);
 		s->will = NULL;
 		s->will_at = 0;
+		wmq_authz_free(s->will_authz);
+		s->will_authz = NULL;
 	}
 }
 
@@ -232,6 +237,8 @@ void wmq_session_free_all(struct wmq_broker *b)
 		 * restart with persistence, and without it they end anyway. */
 		wmq_msg_unref(all[i]->will);
 		all[i]->will = NULL;
+		wmq_authz_free(all[i]->will_authz);
+		all[i]->will_authz = NULL;
 		wmq_session_end(b, all[i]);
 	}
 	wmq_free(all);

@@ -59,5 +59,7 @@ void wmq_sys_publish(struct wmq_broker *b, uint64_t now)
 		sys_u64(b, "$SYS/broker/auth/refused", st->auth_refused, now);
 		sys_u64(b, "$SYS/broker/authz/denied", st->authz_denied, now);
 		sys_u64(b, "$SYS/broker/authz/receive_denied", st->receive_denied, now);
+		sys_u64(b, "$SYS/broker/authz/subscriptions_revoked", st->subs_revoked, now);
+		sys_u64(b, "$SYS/broker/auth/clients_revoked", st->clients_revoked, now);
 	}
 }

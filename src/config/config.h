@@ -57,6 +57,14 @@ enum wmq_deny_action {
 	WMQ_DENY_DISCONNECT = 1,  /* v5: DISCONNECT 0x87; 3.1.1: close */
 };
 
+/* Whether the store's ACL rules are enforced (order = the words auto,
+ * rules, off). */
+enum wmq_authorization {
+	WMQ_AUTHZ_AUTO = 0,  /* once the store holds a rule */
+	WMQ_AUTHZ_RULES = 1, /* always; no rule at start is an error */
+	WMQ_AUTHZ_OFF = 2,   /* never */
+};
+
 struct wmq_listener_cfg {
 	uint16_t port;          /* 0 = ephemeral (tests) */
 	char *address;          /* NULL = all interfaces ("0.0.0.0" and "::") */
@@ -136,6 +144,7 @@ struct wmq_config {
 	char *log_dest;                  /* "stderr", "stdout", "none" or "file:PATH" */
 	bool log_timestamp;
 	char *audit_file;                /* tamper-evident audit log, NULL = none */
+	enum wmq_authorization authorization; /* ACL rules of the store */
 };
 
 /* Fill |cfg| with the built-in defaults: no file, one listener on

@@ -31,6 +31,8 @@ static const char *const identity_words[] = {"cn", "subject", "san_dns", "san_em
 /* Index = enum wmq_deny_action. */
 static const char *const deny_action_words[] = {"reason_code", "disconnect", NULL};
 static const char *const durability_words[] = {"strict", "batched", "none", NULL};
+/* Index = enum wmq_authorization. */
+static const char *const authorization_words[] = {"auto", "rules", "off", NULL};
 /* Index = enum wmq_log_level (the unit test checks wmq_log_level_parse). */
 static const char *const log_level_words[] = {"error", "warning", "notice", "info", "debug", NULL};
 
@@ -69,6 +71,15 @@ const struct wmq_opt wmq_config_options[] = {
 	 "default is `false`; the built-in configuration used when no file is given sets it to `true` "
 	 "(and listens on loopback only), as mosquitto 2 does. At top level it sets the default for "
 	 "every listener; inside a listener section it applies to that listener."},
+	{"authorization", WMQ_OPT_ENUM, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_LISTENERS,
+	 0, 0, 1, authorization_words, "auto", G(authorization), NOL, NULL,
+	 "Whether the ACL rules of the store (`wardmq_ctl rule ...`) are enforced. `rules`: always; "
+	 "the broker refuses to start when the store holds no rule (an empty policy is an error, "
+	 "never allow-all), and a running broker whose rules are all deleted denies everything. "
+	 "`auto`: enforced once the store holds a rule; before that every authenticated client may "
+	 "do everything (logged as a warning at start); once enforced, deleting every rule denies "
+	 "everything until a restart. `off`: nothing is checked (authentication still applies). "
+	 "Needs a store (`persistence true` or `--db`) unless `off` or `auto`."},
 	{"deny_action", WMQ_OPT_ENUM, WMQ_SCOPE_LISTENER, R, WMQ_GROUP_LISTENERS,
 	 0, 0, 1, deny_action_words, "reason_code", NOG, L(deny_action), NULL,
 	 "What the listener does when an authorization rule denies a client (see docs/SECURITY.md): "

@@ -98,6 +98,19 @@ void wmq_authpool_job_free(struct wmq_authpool_job *j)
 	wmq_free(j);
 }
 
+/* First 8 bytes of SHA-256 of the stored verifier text: changes when the
+ * password changes (a new salt), never 0 for a verifier. */
+static uint64_t cred_tag(const char *verifier)
+{
+	uint8_t h[WMQ_SHA256_LEN];
+	uint64_t t = 0;
+	if (!verifier || wmq_crypto_sha256(verifier, strlen(verifier), h) != WMQ_OK)
+		return 0;
+	for (size_t i = 0; i < 8; i++)
+		t = t << 8 | h[i];
+	return t ? t : 1;
+}
+
 /* The verdict for one job, on a pool thread. */
 static void run_job(struct pool_thread *t, struct wmq_authpool_job *j)
 {
@@ -121,7 +134,9 @@ static void run_job(struct pool_thread *t, struct wmq_authpool_job *j)
 		/* no password: anonymous, or a username the TLS handshake
 		 * proved; a disabled user and a foreign binding still refuse */
 		j->bound_elsewhere = a.bound_user && (!j->username || strcmp(a.bound_user, j->username) != 0);
-		j->ok = looked_up && !j->bound_elsewhere && !(a.user_exists && a.user_disabled);
+		j->ok = looked_up && !j->bound_elsewhere && !(a.user_exists && a.user_disabled) &&
+			(!j->need_user || a.user_exists);
+		j->cred_tag = looked_up && a.user_exists ? cred_tag(a.verifier) : 0;
 		goto done;
 	}
 	if (looked_up && a.user_exists && !a.user_disabled && a.verifier &&
@@ -138,12 +153,17 @@ static void run_job(struct pool_thread *t, struct wmq_authpool_job *j)
 	if (a.bound_user && (!j->username || strcmp(a.bound_user, j->username) != 0))
 		j->bound_elsewhere = true;
 	j->ok = looked_up && stored && out.ok && !j->bound_elsewhere;
+	if (j->ok)
+		j->cred_tag = cred_tag(a.verifier);
 	if (j->ok && out.upgraded) {
 		char enc[WMQ_PW_ENCODED_MAX];
 		bool replaced = false;
 		if (wmq_pw_verifier_encode(&out.upgrade, enc, sizeof enc) == WMQ_OK &&
-		    wmq_store_id_user_upgrade_verifier(t->h, j->username, a.verifier, enc, &replaced) == WMQ_OK)
+		    wmq_store_id_user_upgrade_verifier(t->h, j->username, a.verifier, enc, &replaced) == WMQ_OK) {
 			j->upgraded = replaced;
+			if (replaced)
+				j->cred_tag = cred_tag(enc);
+		}
 		wmq_crypto_wipe(enc, sizeof enc);
 	}
 done:
@@ -185,10 +205,8 @@ static void *thread_main(void *arg)
 		run_job(t, j);
 		pthread_mutex_lock(&p->mu);
 		p->completed++;
-		if (j->ok)
-			p->accepted++;
-		else
-			p->refused++;
+		if (!j->recheck) /* a connected client re-examined is not a login */
+			*(j->ok ? &p->accepted : &p->refused) += 1;
 		if (p->done_tail)
 			p->done_tail->next = j;
 		else

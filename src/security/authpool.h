@@ -18,7 +18,9 @@
  * caller allowed anonymous access) or the TLS handshake proved its
  * username (certificate identity); only the binding (and, for a named
  * user, that it is not disabled) is checked, and groups and roles are
- * read for the principal.
+ * read for the principal. With need_user as well (re-examining a client
+ * that logged in with a password), the user must still exist; cred_tag
+ * then tells the caller whether the password changed since.
  *
  * Threading: submit/take/stats from the owning worker; the pool threads
  * touch a job only between submit and take. Ownership: a job is allocated
@@ -46,12 +48,19 @@ struct wmq_authpool_job {
 	size_t password_len;
 	char *client_id;    /* "" allowed */
 	bool anonymous;     /* no password check (anonymous or certificate) */
+	bool recheck;       /* caller's: a connected client re-examined after an
+	                     * administrative change (set with anonymous) */
+	bool need_user;     /* with anonymous: the user must still exist (it
+	                     * logged in with a password) */
 	/* result */
 	bool ok;
 	bool failed;        /* store or memory error (the verdict is "no") */
 	bool unknown_user;  /* for statistics only: never shown to the client */
 	bool bound_elsewhere;
 	bool upgraded;      /* a new verifier was stored */
+	uint64_t cred_tag;  /* fingerprint of the user's stored verifier (after
+	                     * an upgrade: of the new one); 0 = none. A change
+	                     * of password changes it (live revocation). */
 	char **groups;      /* owned, on success */
 	size_t ngroups;
 	char **roles;

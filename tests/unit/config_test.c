@@ -193,7 +193,8 @@ TEST(table_is_consistent)
 		"persistence_file", "durability", "durability_interval", "log_level", "log_dest",
 		"log_timestamp", "certfile", "keyfile", "cafile", "capath", "crlfile", "tls_version",
 		"ciphers", "ciphers_tls1.3", "require_certificate", "use_identity_as_username",
-		"identity_source", "psk_hint", "crl_disconnect", "deny_action", "audit_file"};
+		"identity_source", "psk_hint", "crl_disconnect", "deny_action", "audit_file",
+		"authorization"};
 	for (size_t i = 0; i < WMQ_ARRAY_LEN(names); i++)
 		if (!wmq_config_find(names[i]))
 			TEST_FAIL_("option %s missing from the table", names[i]);
