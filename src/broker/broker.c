@@ -346,6 +346,17 @@ static void reload(struct wmq_broker *b)
 		wmq_security_reload(b);
 		return;
 	}
+	if (b->cfg.db_from_cli) { /* --db FILE wins over the file, as at start */
+		nc.persistence = true;
+		nc.db_from_cli = true;
+		if (nc.durability == WMQ_DURABILITY_NONE)
+			nc.durability = WMQ_DURABILITY_STRICT;
+		char *dup = wmq_strdup(b->cfg.persistence_file);
+		if (dup) {
+			wmq_free(nc.persistence_file);
+			nc.persistence_file = dup;
+		}
+	}
 	if (wmq_config_nonreloadable_changes(&b->cfg, &nc, changed, sizeof changed))
 		WMQ_LOG(&b->log, WMQ_LOG_WARNING, "reload: changes to %s need a restart", changed);
 	/* Per-listener settings that can change live, matched by port. */

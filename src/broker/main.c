@@ -132,6 +132,7 @@ int main(int argc, char **argv)
 		wmq_free(cfg.persistence_file);
 		cfg.persistence_file = copy;
 		cfg.persistence = true;
+		cfg.db_from_cli = true;
 		if (cfg.durability == WMQ_DURABILITY_NONE)
 			cfg.durability = WMQ_DURABILITY_STRICT;
 	}

@@ -145,6 +145,7 @@ struct wmq_config {
 	bool log_timestamp;
 	char *audit_file;                /* tamper-evident audit log, NULL = none */
 	enum wmq_authorization authorization; /* ACL rules of the store */
+	bool db_from_cli;                /* --db FILE set persistence (kept on SIGHUP) */
 };
 
 /* Fill |cfg| with the built-in defaults: no file, one listener on

@@ -47,6 +47,8 @@ def hup(b):
     n = len(b.log_text())
     b.sighup()
     b.wait_log("policy reloaded", start=n)
+    # --db FILE still holds after the reload: no "need a restart" warning
+    assert "need a restart" not in b.log_text()[n:]
 
 
 def drain(c, timeout=0.5):
