@@ -355,3 +355,36 @@ def test_will_checked_again_when_sent(broker_factory, db):
                 will=dict(topic="a/other", payload=b"gone2"))
     w2.close()
     assert sub.recv_publish().payload == b"gone2"
+
+
+def test_import_passwd_made_by_mosquitto_passwd_now(broker_factory, tmp_path):
+    """A password file written by the real mosquitto_passwd during the test
+    and an acl_file: imported users keep their passwords, the rules keep
+    mosquitto's meaning, and SUBSCRIBE is checked as well."""
+    if not shutil.which("mosquitto_passwd"):
+        pytest.skip("mosquitto_passwd not installed")
+    pw = str(tmp_path / "passwd")
+    for i, (user, secret) in enumerate((("dave", "d@ve pw"), ("erin", "erin-pw"))):
+        args = ["mosquitto_passwd", "-b", pw, user, secret]
+        if i == 0:
+            args.insert(1, "-c")
+        r = subprocess.run(args, capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+    acl = tmp_path / "acl"
+    acl.write_text("user dave\ntopic readwrite dave/#\ntopic read public/#\n"
+                   "user erin\ntopic write public/#\n"
+                   "pattern read devices/%u/in\n")
+    db = str(tmp_path / "fresh.db")
+    r = ctl(db, "import-mosquitto", "--passwd", pw, "--acl", str(acl), check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    b = start(broker_factory, db)
+    client(b.port, "x", rc=0x86, username="dave", password=b"wrong").expect_closed()
+    d = client(b.port, "d", username="dave", password="d@ve pw".encode())
+    e = client(b.port, "e", v=V311, username="erin", password=b"erin-pw")
+    d.subscribe(("public/#", 1), ("devices/dave/in", 0), ("devices/erin/in", 0),
+                expect=[1, 0, 0x87])
+    e.publish("public/news", b"hello", qos=1)
+    assert d.recv_publish().payload == b"hello"
+    assert d.publish("public/x", b"no", qos=1).rc == 0x87     # dave may only read public/#
+    assert d.publish("dave/state", b"ok", qos=1).rc in (0, 0x10)
+    e.subscribe(("dave/#", 0), expect=[0x80])                  # 3.1.1 failure code
