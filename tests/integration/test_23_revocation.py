@@ -267,3 +267,51 @@ def test_deleting_every_rule_denies_everything(broker_factory, db):
     b.wait_log("no rules left: everything is denied")
     assert c.publish("t/1", b"x", qos=1).rc == 0x87
     client(b.port, "s", username="bob", password=b"bob-pw").subscribe(("#", 0), expect=[0x87])
+
+
+paho = None
+try:
+    import paho.mqtt.client as paho  # noqa: F811
+except ImportError:  # pragma: no cover
+    pass
+
+
+@pytest.mark.skipif(paho is None, reason="python3-paho-mqtt not installed")
+@pytest.mark.parametrize("v5", [False, True])
+def test_paho_live_subscriber_revoked(broker_factory, db, v5):
+    """A python3-paho-mqtt subscriber receiving a stream: its rule is deleted
+    (messages stop), then its user (v5: DISCONNECT 0x98; 3.1.1: closed)."""
+    import queue
+    rid = rule_add(db, "user:bob", "allow", "read", "s/#")
+    b = start(broker_factory, db)
+    msgs, events = queue.Queue(), queue.Queue()
+    proto = paho.MQTTv5 if v5 else paho.MQTTv311
+    c = paho.Client(client_id="paho-bob", protocol=proto, reconnect_on_failure=False)
+    c.username_pw_set("bob", "bob-pw")
+    c.on_connect = lambda cl, u, f, rc, p=None: (events.put(("connect", rc)), cl.subscribe("s/#", 1))
+    c.on_subscribe = lambda *a: events.put(("suback", a[-1]))
+    c.on_message = lambda cl, u, msg: msgs.put(msg.payload)
+    c.on_disconnect = lambda cl, u, rc, p=None: events.put(("disconnect", rc))
+    c.connect("127.0.0.1", b.port, 30)
+    c.loop_start()
+    try:
+        kinds = [events.get(timeout=10)[0] for _ in range(2)]
+        assert kinds == ["connect", "suback"]
+        pub = client(b.port, "pub", username="alice", password=b"alice-pw")
+        pub.publish("s/1", b"one", qos=1)
+        assert msgs.get(timeout=5) == b"one"
+        ctl(db, "rule", "del", rid)
+        hup(b)
+        pub.publish("s/1", b"two", qos=1)
+        with pytest.raises(queue.Empty):
+            msgs.get(timeout=1.0)
+        ctl(db, "user", "del", "bob")
+        hup(b)
+        kind, rc = events.get(timeout=10)
+        assert kind == "disconnect"
+        if v5:
+            assert int(rc.value if hasattr(rc, "value") else rc) == ADMIN
+        else:
+            assert rc != 0  # unexpected disconnection
+    finally:
+        c.loop_stop()
