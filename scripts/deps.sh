@@ -6,7 +6,7 @@
 set -euo pipefail
 build_pkgs=(gcc make cmake pkg-config libssl-dev libsqlite3-dev sqlite3 libargon2-dev)
 test_pkgs=(clang libclang-rt-14-dev mosquitto mosquitto-clients python3 python3-paho-mqtt
-           python3-pytest openssl)
+           python3-pytest openssl chromium nodejs npm)
 bench_pkgs=(mosquitto)
 want=()
 case "${1:-all}" in

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run.sh BUILD_DIR - run every test: unit executables, fuzz corpus replays,
-# then the integration suite (pytest, real broker, real third-party clients).
+# interop, ctl and browser scripts, then the integration suite (pytest, real broker, real third-party clients).
 # Prints a closing "N passed, M failed" line; exit status 1 if anything failed.
 set -uo pipefail
 build=$(cd "${1:?usage: tests/run.sh BUILD_DIR [pytest args]}" && pwd)
@@ -40,8 +40,8 @@ for t in "$build"/bin/replay_*; do
   count "$name" "$log/$name.out" $st
 done
 
-echo "== client tools against mosquitto (interop)"
-for t in "$root"/tests/interop/*.sh "$root"/tests/ctl/*.sh; do
+echo "== client tools against mosquitto (interop), wardmq_ctl, MQTT.js in Chromium"
+for t in "$root"/tests/interop/*.sh "$root"/tests/ctl/*.sh "$root"/tests/browser/*.sh; do
   [ -x "$t" ] || continue
   name=$(basename "$t" .sh)
   timeout 900 "$t" "$build" >"$log/$name.out" 2>&1; st=$?

@@ -158,6 +158,45 @@ static wmq_err listener_tls(struct wmq_broker *b, const struct wmq_listener_cfg 
 	return wmq_tls_ctx_new(&o, out, err, errlen);
 }
 
+/* The WebSocket options of a `protocol websockets` listener (RFC 6455
+ * §4.2): they borrow l->cfg's strings, which live as long as the listener
+ * (reload keeps the listener configuration). */
+static wmq_err listener_ws(struct wmq_broker *b, struct wmq_listener *l)
+{
+	struct wmq_ws_opts *o = &l->ws_opts;
+	memset(o, 0, sizeof *o);
+	l->ws = true;
+	o->path = l->cfg.ws_path && strcmp(l->cfg.ws_path, "*") != 0 ? l->cfg.ws_path : NULL;
+	o->trust_xff = l->cfg.ws_trust_forwarded;
+	o->max_request = b->cfg.websockets_headers_size; /* 0 = the default */
+	/* The limit of one frame follows the largest MQTT packet: a client
+	 * may put a whole packet in one frame. */
+	o->max_frame = (size_t)b->cfg.max_packet_size + 16u;
+	if (o->max_frame < WMQ_WS_DEFAULT_MAX_FRAME)
+		o->max_frame = WMQ_WS_DEFAULT_MAX_FRAME;
+	if (!l->cfg.ws_origins)
+		return WMQ_OK;
+	/* "a b c" -> {"a", "b", "c", NULL} */
+	size_t n = 1;
+	for (const char *p = l->cfg.ws_origins; *p; p++)
+		n += *p == ' ' || *p == '\t';
+	l->ws_origin_buf = wmq_strdup(l->cfg.ws_origins);
+	l->ws_origin_list = wmq_calloc(n + 1, sizeof *l->ws_origin_list);
+	WMQ_ENSURE(l->ws_origin_buf && l->ws_origin_list, WMQ_ERR_NOMEM);
+	size_t k = 0;
+	for (char *p = l->ws_origin_buf; *p && k < n;) {
+		size_t w = strcspn(p, " \t");
+		l->ws_origin_list[k++] = p;
+		p += w;
+		if (*p) {
+			*p++ = '\0';
+			p += strspn(p, " \t");
+		}
+	}
+	o->origins = l->ws_origin_list;
+	return WMQ_OK;
+}
+
 wmq_err wmq_broker_start(struct wmq_broker *b)
 {
 	char err[512];
@@ -202,12 +241,8 @@ wmq_err wmq_broker_start(struct wmq_broker *b)
 			if (terr[0])
 				WMQ_LOG(&b->log, WMQ_LOG_WARNING, "listener %u: %s", l->cfg.port, terr);
 		}
-		if (l->cfg.protocol != WMQ_LISTENER_MQTT) {
-			WMQ_LOG(&b->log, WMQ_LOG_ERROR,
-				"%s:%d: listener %u: protocol websockets is not available in this build",
-				b->cfg.path ? b->cfg.path : "config", l->cfg.line, l->cfg.port);
-			WMQ_BAIL(WMQ_ERR_INVAL);
-		}
+		if (l->cfg.protocol == WMQ_LISTENER_WEBSOCKETS)
+			WMQ_TRY(listener_ws(b, l));
 		if (wmq_sock_listen(l->cfg.address, l->cfg.port, l->fds, 2, &l->nfds, err,
 				    sizeof err) != WMQ_OK) {
 			WMQ_LOG(&b->log, WMQ_LOG_ERROR, "%s", err);
@@ -216,9 +251,11 @@ wmq_err wmq_broker_start(struct wmq_broker *b)
 		l->bound_port = wmq_sock_local_port(l->fds[0]);
 		for (size_t k = 0; k < l->nfds; k++)
 			WMQ_TRY(wmq_ev_add(b->ev, &l->h[k], l->fds[k], WMQ_EV_READ, on_accept, l));
-		WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "listening on %s port %u (mqtt%s%s)",
+		WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "listening on %s port %u (%s%s%s%s)",
 			l->cfg.address ? l->cfg.address : "all interfaces", l->bound_port,
-			l->tls ? "+tls" : "", l->cfg.allow_anonymous ? ", anonymous allowed" : "");
+			l->ws ? (l->tls ? "wss" : "ws") : "mqtt", l->ws ? "" : l->tls ? "+tls" : "",
+			l->cfg.allow_anonymous ? ", anonymous allowed" : "",
+			l->ws ? (l->cfg.ws_trust_forwarded ? ", X-Forwarded-For trusted" : "") : "");
 	}
 	b->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	WMQ_ENSURE(b->sigfd >= 0, WMQ_ERR_IO);
@@ -266,6 +303,20 @@ static void housekeeping(struct wmq_broker *b, uint64_t now)
 	for (struct wmq_client *c = b->clients; c; c = c->next)
 		wmq_client_housekeeping(c, now);
 	wmq_session_housekeeping(b, now);
+}
+
+struct recheck_call {
+	const struct wmq_tls_ctx *ctx;
+	enum wmq_tls_fail why;
+	wmq_err rc;
+	const char *err;
+};
+
+static void recheck_fn(struct wmq_conn *conn, void *arg)
+{
+	struct recheck_call *q = arg;
+	q->rc = wmq_tls_peer_recheck(q->ctx, conn, &q->why);
+	q->err = wmq_tls_last_error(conn);
 }
 
 /* SIGHUP for a TLS listener: certificates, key, CA and CRL are read again
@@ -316,13 +367,15 @@ static void reload_tls(struct wmq_broker *b, struct wmq_listener *l, struct wmq_
 	if (!l->cfg.crl_disconnect)
 		return;
 	for (struct wmq_client *c = b->clients; c; c = c->next) {
-		enum wmq_tls_fail why = WMQ_TLS_FAIL_NONE;
+		struct recheck_call q = {.ctx = l->tls, .why = WMQ_TLS_FAIL_NONE, .rc = WMQ_OK, .err = ""};
 		if (c->listener != l || c->state == WMQ_CL_CLOSED)
 			continue;
-		if (wmq_tls_peer_recheck(l->tls, &c->conn, &why) == WMQ_ERR_DENIED) {
+		/* wss: the TLS session sits under the WebSocket layer */
+		wmq_ws_with_inner(&c->conn, recheck_fn, &q);
+		if (q.rc == WMQ_ERR_DENIED) {
 			WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "client %s [%s]: certificate no longer valid (%s): %s",
-				c->client_id ? c->client_id : "-", c->conn.peer, wmq_tls_fail_name(why),
-				wmq_tls_last_error(&c->conn));
+				c->client_id ? c->client_id : "-", c->conn.peer, wmq_tls_fail_name(q.why),
+				q.err);
 			wmq_client_close(c, WMQ_RC_ADMIN_ACTION, "certificate revoked");
 		}
 	}
@@ -462,8 +515,11 @@ void wmq_broker_free(struct wmq_broker *b)
 			wmq_ev_del(b->ev, &b->listeners[i].h[k]);
 			close(b->listeners[i].fds[k]);
 		}
-	for (size_t i = 0; i < b->n_listeners; i++)
+	for (size_t i = 0; i < b->n_listeners; i++) {
 		wmq_tls_ctx_free(b->listeners[i].tls);
+		wmq_free(b->listeners[i].ws_origin_buf);
+		wmq_free(b->listeners[i].ws_origin_list);
+	}
 	wmq_free(b->listeners);
 	if (b->sigfd >= 0)
 		close(b->sigfd);

@@ -8,8 +8,8 @@
  * so several workers can run later (DESIGN.md §4).
  *
  * Life cycle of a connection:
- *   accept -> CL_NEW (CONNECT expected within connect_timeout, small packet
- *   limit) -> [CL_AUTH: enhanced authentication exchange] -> CL_CONNECTED
+ *   accept -> CL_NEW (TLS and WebSocket handshakes, then CONNECT, expected
+ *   within connect_timeout, small packet limit) -> [CL_AUTH: enhanced authentication exchange] -> CL_CONNECTED
  *   (session attached; take-over of an older connection happens only here,
  *   after authentication) -> CL_CLOSED (socket closed, freed after the loop
  *   turn so that events already fetched for it are skipped safely).
@@ -32,6 +32,7 @@
 #include "net/conn.h"
 #include "net/ev.h"
 #include "net/tls.h"
+#include "net/ws.h"
 #include "protocol/mqtt.h"
 #include "security/audit.h"
 #include "security/authn.h"
@@ -323,6 +324,7 @@ struct wmq_client {
 	bool pw_authenticated;      /* logged in with a password (store) */
 	bool recheck_again;         /* another change came while being re-checked */
 	bool on_held_list;
+	bool ws_opened;             /* WebSocket upgrade seen complete (logged) */
 };
 
 /* ---- listeners and broker ------------------------------------------------ */
@@ -336,6 +338,12 @@ struct wmq_listener {
 	uint16_t bound_port;
 	long nconn;
 	struct wmq_tls_ctx *tls;     /* TLS listener, or NULL; rebuilt on SIGHUP */
+	/* protocol websockets: the options every connection borrows, and
+	 * the split origin allow-list they point to (owned) */
+	bool ws;
+	struct wmq_ws_opts ws_opts;
+	char *ws_origin_buf;
+	const char **ws_origin_list;
 };
 
 struct wmq_stats {

@@ -6,7 +6,11 @@
  * Closing is deferred: wmq_client_close() takes the connection out of the
  * event loop at once, and wmq_client_free() runs after the loop turn, where
  * the will is published and the session detached (deliver.c is not
- * reentrant). Threading: the owning worker. */
+ * reentrant). On `protocol websockets` listeners the conn's transport is the
+ * WebSocket layer (net/ws.h) over TCP or TLS: the upgrade runs inside the
+ * first reads (state NEW, under connect_timeout), refusals and framing
+ * violations are logged here, and TLS queries go through
+ * wmq_ws_with_inner(). Threading: the owning worker. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,6 +63,9 @@ void wmq_client_flush(struct wmq_client *c)
 		return;
 	uint64_t before = c->conn.bytes_out;
 	wmq_err rc = wmq_conn_flush(&c->conn);
+	/* WebSocket: the layer's own replies (pong, close) count as output */
+	if (rc == WMQ_OK && c->listener->ws && wmq_ws_pending(&c->conn))
+		rc = wmq_ws_flush(&c->conn);
 	c->b->stats.bytes_sent += c->conn.bytes_out - before;
 	if (rc == WMQ_OK) {
 		if (c->want_write) {
@@ -231,6 +238,13 @@ void wmq_client_accept(struct wmq_listener *l, int fd, const char *peer)
 		wmq_free(c);
 		return;
 	}
+	/* wss: the WebSocket layer wraps the TLS transport (ws.h). */
+	if (l->ws && wmq_ws_server_start(&c->conn, &l->ws_opts) != WMQ_OK) {
+		WMQ_LOG(&b->log, WMQ_LOG_WARNING, "cannot start WebSocket for %s", peer);
+		wmq_conn_cleanup(&c->conn);
+		wmq_free(c);
+		return;
+	}
 	if (wmq_ev_add(b->ev, &c->h, fd, WMQ_EV_READ, wmq_client_on_event, c) != WMQ_OK) {
 		WMQ_LOG(&b->log, WMQ_LOG_WARNING, "cannot watch connection from %s", peer);
 		wmq_conn_cleanup(&c->conn);
@@ -291,6 +305,48 @@ static wmq_err assign_client_id(struct wmq_client *c)
 
 static void finish_connect(struct wmq_client *c);
 static void process_input(struct wmq_client *c);
+static void ws_opened(struct wmq_client *c);
+
+/* TLS queries run on the TLS transport; on wss it sits under the WebSocket
+ * layer, so they go through wmq_ws_with_inner() (plain call otherwise). */
+struct tls_identity_call {
+	enum wmq_tls_identity which;
+	wmq_err rc;
+	const char *err;
+	char id[1024];
+};
+
+static void tls_identity_fn(struct wmq_conn *conn, void *arg)
+{
+	struct tls_identity_call *q = arg;
+	q->rc = wmq_tls_peer_identity(conn, q->which, q->id, sizeof q->id);
+	q->err = q->rc == WMQ_OK ? "" : wmq_tls_last_error(conn);
+}
+
+struct tls_view {
+	bool done, pending;
+	uint32_t wants;
+	enum wmq_tls_fail fail;
+	const char *err;
+};
+
+static void tls_view_fn(struct wmq_conn *conn, void *arg)
+{
+	struct tls_view *v = arg;
+	v->done = wmq_tls_handshake_done(conn);
+	v->pending = wmq_tls_pending(conn);
+	v->wants = wmq_tls_wants(conn);
+	v->fail = wmq_tls_failure(conn);
+	v->err = wmq_tls_last_error(conn);
+}
+
+static struct tls_view tls_view(struct wmq_client *c)
+{
+	struct tls_view v;
+	memset(&v, 0, sizeof v);
+	wmq_ws_with_inner(&c->conn, tls_view_fn, &v);
+	return v;
+}
 
 static void handle_connect(struct wmq_client *c, const struct wmq_pkt *pkt)
 {
@@ -303,11 +359,16 @@ static void handle_connect(struct wmq_client *c, const struct wmq_pkt *pkt)
 	if (c->listener->cfg.use_identity_as_username && c->listener->tls) {
 		/* The verified certificate names the client; the CONNECT
 		 * username is ignored (mosquitto's use_identity_as_username). */
-		char id[1024];
-		if (wmq_tls_peer_identity(&c->conn, (enum wmq_tls_identity)c->listener->cfg.identity_source,
-					  id, sizeof id) != WMQ_OK) {
+		struct tls_identity_call q = {
+			.which = (enum wmq_tls_identity)c->listener->cfg.identity_source,
+			.rc = WMQ_ERR_INTERNAL,
+		};
+		char *id = q.id;
+		/* wss: the TLS functions see the wrapped transport (ws.h) */
+		wmq_ws_with_inner(&c->conn, tls_identity_fn, &q);
+		if (q.rc != WMQ_OK) {
 			WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "connection from %s: no usable certificate identity: %s",
-				c->conn.peer, wmq_tls_last_error(&c->conn));
+				c->conn.peer, q.err);
 			connack_fail(c, WMQ_RC_NOT_AUTHORIZED, "certificate identity refused");
 			return;
 		}
@@ -1099,7 +1160,10 @@ static size_t process_bytes(struct wmq_client *c, const uint8_t *buf, size_t len
 {
 	struct wmq_broker *b = c->b;
 	size_t off = 0;
-	if (c->state == WMQ_CL_NEW && !c->listener->tls && wmq_tls_looks_like_client_hello(buf, len)) {
+	if (c->listener->ws && !c->ws_opened)
+		ws_opened(c); /* bytes arrive only once the upgrade is done */
+	if (c->state == WMQ_CL_NEW && !c->listener->tls && !c->listener->ws &&
+	    wmq_tls_looks_like_client_hello(buf, len)) {
 		WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "connection from %s on port %u: TLS sent to a plain MQTT port",
 			c->conn.peer, c->listener->bound_port);
 		wmq_client_close(c, RC_NONE, NULL);
@@ -1175,17 +1239,68 @@ static wmq_err read_direct(struct wmq_client *c)
 	return WMQ_OK;
 }
 
+/* The upgrade of a WebSocket connection completed: log it, and take the
+ * client's address from X-Forwarded-For when the listener trusts it (it
+ * then names the client in every later log and audit line). */
+static void ws_opened(struct wmq_client *c)
+{
+	struct wmq_broker *b = c->b;
+	const char *xff = wmq_ws_forwarded_for(&c->conn);
+	c->ws_opened = true;
+	if (xff) {
+		WMQ_LOG(&b->log, WMQ_LOG_INFO,
+			"WebSocket connection from %s on port %u forwarded for %s (X-Forwarded-For)",
+			c->conn.peer, c->listener->bound_port, xff);
+		snprintf(c->conn.peer, sizeof c->conn.peer, "%s", xff);
+	}
+	WMQ_LOG(&b->log, WMQ_LOG_DEBUG, "WebSocket upgrade from %s on port %u (subprotocol %s)",
+		c->conn.peer, c->listener->bound_port, wmq_ws_subprotocol(&c->conn));
+}
+
+/* A WebSocket read failed with EPROTO: a refused upgrade or a framing
+ * violation (ws.h). Log why with the peer. */
+static void ws_log_failure(struct wmq_client *c)
+{
+	struct wmq_broker *b = c->b;
+	int st = wmq_ws_http_status(&c->conn);
+	if (st != 0 && st != 101)
+		WMQ_LOG(&b->log, WMQ_LOG_NOTICE,
+			"WebSocket upgrade from %s on port %u refused: HTTP %d, %s", c->conn.peer,
+			c->listener->bound_port, st, wmq_ws_reason(&c->conn));
+	else if (wmq_ws_close_code(&c->conn))
+		WMQ_LOG(&b->log, WMQ_LOG_NOTICE,
+			"WebSocket connection from %s (client %s) closed: close code %u, %s",
+			c->conn.peer, cid_or_dash(c), wmq_ws_close_code(&c->conn), wmq_ws_reason(&c->conn));
+	else
+		WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "WebSocket connection from %s failed: %s",
+			c->conn.peer, wmq_ws_reason(&c->conn));
+}
+
 void wmq_client_on_event(struct wmq_ev_handle *h, uint32_t events)
 {
 	struct wmq_client *c = h->arg;
 	struct wmq_broker *b = c->b;
 	bool tls = c->listener->tls != NULL;
+	bool ws = c->listener->ws;
 	/* A TLS read may wait for writability (handshake flights): a write
 	 * event then drives the read side. */
-	if (tls && (events & WMQ_EV_WRITE) &&
-	    (!wmq_tls_handshake_done(&c->conn) || (wmq_tls_wants(&c->conn) & WMQ_EV_WRITE)))
-		events |= WMQ_EV_READ;
-	if ((events & WMQ_EV_WRITE) && (c->want_write || !tls)) {
+	if (tls && (events & WMQ_EV_WRITE)) {
+		struct tls_view v = tls_view(c);
+		if (!v.done || (v.wants & WMQ_EV_WRITE))
+			events |= WMQ_EV_READ;
+	}
+	if (ws && (events & WMQ_EV_WRITE)) {
+		/* The layer's own bytes (101, pong, close); once the 101 is
+		 * out, the handshake completes on a read (ws.h). */
+		wmq_err we = wmq_ws_flush(&c->conn);
+		if (we == WMQ_ERR_IO) {
+			wmq_client_close(c, RC_NONE, c->state == WMQ_CL_CONNECTED ? "write error" : NULL);
+			return;
+		}
+		if (!wmq_ws_is_open(&c->conn))
+			events |= WMQ_EV_READ;
+	}
+	if ((events & WMQ_EV_WRITE) && (c->want_write || (!tls && !ws))) {
 		wmq_client_flush(c);
 		if (c->state == WMQ_CL_CONNECTED && !c->want_write && c->session)
 			wmq_session_pump(b, c->session);
@@ -1193,8 +1308,10 @@ void wmq_client_on_event(struct wmq_ev_handle *h, uint32_t events)
 	if ((events & (WMQ_EV_READ | WMQ_EV_ERROR)) && c->state != WMQ_CL_CLOSED) {
 		wmq_err e;
 		int rounds = 0;
-		/* Bounded: decrypted bytes the TLS engine still holds do not
-		 * make the socket readable again, so drain them now. */
+		bool again;
+		/* Bounded: decrypted bytes the TLS engine still holds, and
+		 * decoded bytes the WebSocket layer still holds, do not make
+		 * the socket readable again, so drain them now. */
 		do {
 			if (c->conn.in.len == 0) {
 				e = read_direct(c);
@@ -1205,20 +1322,34 @@ void wmq_client_on_event(struct wmq_ev_handle *h, uint32_t events)
 				if (c->conn.in.len)
 					process_input(c);
 			}
-		} while (e == WMQ_OK && tls && c->state != WMQ_CL_CLOSED && wmq_tls_pending(&c->conn) &&
-			 ++rounds < 256);
-		if (tls && e != WMQ_OK && e != WMQ_ERR_LIMIT && c->state != WMQ_CL_CLOSED &&
-		    wmq_tls_failure(&c->conn) != WMQ_TLS_FAIL_NONE) {
-			enum wmq_tls_fail f = wmq_tls_failure(&c->conn);
-			WMQ_LOG(&b->log, f == WMQ_TLS_FAIL_CLOSED ? WMQ_LOG_DEBUG : WMQ_LOG_NOTICE,
-				"TLS handshake from %s on port %u failed (%s): %s", c->conn.peer,
-				c->listener->bound_port, wmq_tls_fail_name(f), wmq_tls_last_error(&c->conn));
-			wmq_client_close(c, RC_NONE, NULL);
-			return;
+			again = false;
+			if (e == WMQ_OK && c->state != WMQ_CL_CLOSED) {
+				if (tls && tls_view(c).pending)
+					again = true;
+				if (ws && wmq_ws_buffered(&c->conn))
+					again = true;
+			}
+		} while (again && ++rounds < 256);
+		if (tls && e != WMQ_OK && e != WMQ_ERR_LIMIT && c->state != WMQ_CL_CLOSED) {
+			struct tls_view v = tls_view(c);
+			if (v.fail != WMQ_TLS_FAIL_NONE) {
+				WMQ_LOG(&b->log, v.fail == WMQ_TLS_FAIL_CLOSED ? WMQ_LOG_DEBUG : WMQ_LOG_NOTICE,
+					"TLS handshake from %s on port %u failed (%s): %s", c->conn.peer,
+					c->listener->bound_port, wmq_tls_fail_name(v.fail), v.err);
+				wmq_client_close(c, RC_NONE, NULL);
+				return;
+			}
 		}
 		if (c->state == WMQ_CL_CLOSED)
 			return;
-		if (e == WMQ_ERR_CLOSED) {
+		if (ws && !c->ws_opened && wmq_ws_is_open(&c->conn))
+			ws_opened(c); /* upgraded, no MQTT bytes yet */
+		int st = ws ? wmq_ws_http_status(&c->conn) : 0;
+		if (ws && e == WMQ_ERR_IO &&
+		    ((st != 0 && st != 101) || wmq_ws_close_code(&c->conn) != 0)) {
+			ws_log_failure(c);
+			wmq_client_close(c, RC_NONE, NULL);
+		} else if (e == WMQ_ERR_CLOSED) {
 			wmq_client_close(c, RC_NONE, c->state == WMQ_CL_CONNECTED
 							     ? "connection closed by peer"
 							     : NULL);
@@ -1228,9 +1359,10 @@ void wmq_client_on_event(struct wmq_ev_handle *h, uint32_t events)
 			wmq_client_close(c, RC_NONE, "socket error");
 		}
 	}
-	if (tls && c->state != WMQ_CL_CLOSED) {
+	if ((tls || ws) && c->state != WMQ_CL_CLOSED) {
 		uint32_t want = WMQ_EV_READ;
-		if (c->want_write || (wmq_tls_wants(&c->conn) & WMQ_EV_WRITE))
+		if (c->want_write || (tls && (tls_view(c).wants & WMQ_EV_WRITE)) ||
+		    (ws && wmq_ws_pending(&c->conn)))
 			want |= WMQ_EV_WRITE;
 		if (wmq_ev_mod(b->ev, &c->h, want) != WMQ_OK)
 			wmq_client_close(c, RC_NONE, "event loop error");

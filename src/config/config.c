@@ -511,6 +511,31 @@ static wmq_err listener_check(struct parser *p)
 			    "listener %u: use_identity_as_username needs cafile or capath (to verify "
 			    "client certificates) or psk_hint",
 			    port);
+	if (l->protocol != WMQ_LISTENER_WEBSOCKETS) {
+		/* WebSocket options on an MQTT listener are a mistake too. */
+		const char *bad = l->ws_origins            ? "websockets_origin"
+				  : l->ws_trust_forwarded  ? "websockets_trust_forwarded"
+				  : l->ws_path && strcmp(l->ws_path, "/mqtt") != 0 ? "websockets_path"
+									       : NULL;
+		if (bad)
+			return perr(p, "listener %u: %s is set but the listener is not 'protocol websockets'",
+				    port, bad);
+	} else {
+		if (l->ws_path && strcmp(l->ws_path, "*") != 0 &&
+		    (l->ws_path[0] != '/' || strpbrk(l->ws_path, " \t?#")))
+			return perr(p, "listener %u: websockets_path must be '*' or start with '/' "
+				    "(no spaces, '?' or '#')", port);
+		for (const char *s = l->ws_origins; s && *s;) {
+			size_t w = strcspn(s, " \t");
+			bool http = w > 7 && strncasecmp(s, "http://", 7) == 0;
+			bool https = w > 8 && strncasecmp(s, "https://", 8) == 0;
+			if (!http && !https)
+				return perr(p, "listener %u: websockets_origin '%.*s' is not an "
+					    "http:// or https:// origin", port, (int)(w > 60 ? 60 : w), s);
+			s += w;
+			s += strspn(s, " \t");
+		}
+	}
 	if (!wmq_listener_is_tls(l)) {
 		/* A TLS option on a plain listener is a mistake, not a no-op.
 		 * Defaults (as --test-config -v prints them) are fine. */
@@ -649,7 +674,25 @@ static wmq_err parse_line(struct parser *p, const char *s, size_t n)
 		field = (char *)p->cfg + o->goff;
 		size = o->gsize;
 	}
-	WMQ_TRY(opt_set(p, o, field, size, val));
+	const char *prev = NULL;
+	if (*seen && is_string_type(o->type))
+		memcpy(&prev, field, sizeof prev);
+	if (prev) {
+		/* A repeated list option (websockets_origin) appends: the
+		 * value is a space-separated list. */
+		size_t a = strlen(prev), vn = strlen(val);
+		char *joined = wmq_malloc(a + 1 + vn + 1);
+		if (!joined)
+			WMQ_BAIL(WMQ_ERR_NOMEM);
+		memcpy(joined, prev, a);
+		joined[a] = ' ';
+		memcpy(joined + a + 1, val, vn + 1);
+		wmq_err rc = opt_set(p, o, field, size, joined);
+		wmq_free(joined);
+		WMQ_TRY(rc);
+	} else {
+		WMQ_TRY(opt_set(p, o, field, size, val));
+	}
 	*seen = p->line;
 	return WMQ_OK;
 }

@@ -93,6 +93,11 @@ struct wmq_listener_cfg {
 	char *psk_hint;         /* enables TLS-PSK (keys from the store) */
 	bool crl_disconnect;    /* on reload, drop live sessions the new CRL revokes */
 	enum wmq_deny_action deny_action; /* authorization denials */
+
+	/* protocol websockets only (checked at parse time) */
+	char *ws_path;          /* accepted request path, "*" = any */
+	char *ws_origins;       /* space-separated Origin allow-list, NULL = any */
+	bool ws_trust_forwarded; /* client address from X-Forwarded-For */
 };
 
 /* Whether |l| is a TLS listener (certificate or PSK). */
@@ -108,6 +113,7 @@ struct wmq_config {
 	struct wmq_listener_cfg *listeners;
 	size_t n_listeners;
 	bool allow_anonymous;            /* default for listeners (top-level value) */
+	size_t websockets_headers_size;  /* upgrade request limit, 0 = default */
 
 	/* connection limits (applied before authentication where possible) */
 	long max_connections;            /* global, -1 unlimited */

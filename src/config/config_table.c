@@ -61,10 +61,12 @@ const struct wmq_opt wmq_config_options[] = {
 	 "configuration used when no file is given listens on 127.0.0.1:1883 only."},
 	{"protocol", WMQ_OPT_ENUM, WMQ_SCOPE_LISTENER, 0, WMQ_GROUP_LISTENERS,
 	 0, 0, 1, proto_words, "mqtt", NOG, L(protocol), "",
-	 "Transport of the current listener: `mqtt` (MQTT over TCP, or TLS with `certfile`). "
-	 "`websockets` (MQTT over WebSocket, RFC 6455) is accepted by the parser but this version "
-	 "of the broker refuses to start with it: the WebSocket layer exists but is not wired into "
-	 "listeners yet."},
+	 "Transport of the current listener: `mqtt` (MQTT over TCP, or TLS with `certfile`) or "
+	 "`websockets` (MQTT over WebSocket, RFC 6455: `ws://`, or `wss://` with `certfile`, where "
+	 "client certificates work as on an MQTT TLS listener). A WebSocket listener answers the "
+	 "HTTP upgrade on `websockets_path` with the subprotocol `mqtt` (or `mqttv3.1`); MQTT "
+	 "packets travel in binary frames, may span frames and share them. `connect_timeout` and "
+	 "`max_packet_size_pre_connect` cover the HTTP handshake as they cover CONNECT."},
 	{"allow_anonymous", WMQ_OPT_BOOL, WMQ_SCOPE_BOTH, R, WMQ_GROUP_LISTENERS,
 	 0, 0, 1, NULL, "false", G(allow_anonymous), L(allow_anonymous), "",
 	 "Whether clients that present no credentials may connect. With a configuration file the "
@@ -93,6 +95,35 @@ const struct wmq_opt wmq_config_options[] = {
 	 "Maximum number of simultaneous client connections; `-1` means unlimited. At top level it "
 	 "sets the default for every listener; inside a listener section it limits that listener. "
 	 "Connections beyond the limit are closed before any byte of MQTT is read."},
+
+	{"websockets_path", WMQ_OPT_STRING, WMQ_SCOPE_LISTENER, 0, WMQ_GROUP_LISTENERS,
+	 0, 0, 1, NULL, "/mqtt", NOG, L(ws_path), NULL,
+	 "Request path a `protocol websockets` listener accepts (the query string is ignored); "
+	 "other paths are answered with HTTP 404. `*` accepts any path, as mosquitto does. The "
+	 "default `/mqtt` is what MQTT.js, Paho JavaScript and most dashboards use."},
+	{"websockets_origin", WMQ_OPT_STRING, WMQ_SCOPE_LISTENER, WMQ_OPT_REPEATABLE,
+	 WMQ_GROUP_LISTENERS, 0, 0, 1, NULL, NULL, NOG, L(ws_origins), NULL,
+	 "Allow-list of browser origins for a `protocol websockets` listener, for example "
+	 "`websockets_origin https://app.example.com`. Repeat the line (or give several origins "
+	 "separated by spaces) to allow more; each is `http://` or `https://` followed by a host "
+	 "and optional port, compared case-insensitively with the request's `Origin` header. A "
+	 "request with another Origin is answered with HTTP 403. Requests without an Origin header "
+	 "(non-browser clients) are accepted. Unset: any origin."},
+	{"websockets_trust_forwarded", WMQ_OPT_BOOL, WMQ_SCOPE_LISTENER, 0, WMQ_GROUP_LISTENERS,
+	 0, 0, 1, NULL, "false", NOG, L(ws_trust_forwarded), NULL,
+	 "For a `protocol websockets` listener behind a reverse proxy: take the client's address "
+	 "from the first address of the `X-Forwarded-For` header of the upgrade request and use it "
+	 "instead of the proxy's address in the log and the audit log (the proxy's address is "
+	 "logged once when the upgrade completes). Only enable it when every connection to the "
+	 "listener comes through a proxy you run: a client can write any X-Forwarded-For header."},
+	{"websockets_headers_size", WMQ_OPT_SIZE, WMQ_SCOPE_GLOBAL, 0, WMQ_GROUP_LISTENERS,
+	 0, 65536, 1, NULL, "8192", G(websockets_headers_size), NOL,
+	 "same meaning (the size limit of the HTTP upgrade request), but the default is 8192 bytes "
+	 "(mosquitto: 1024) and 0 means that default",
+	 "Largest HTTP upgrade request (request line and headers) a `protocol websockets` listener "
+	 "reads, in bytes; a longer request is answered with HTTP 431 and the connection closed. "
+	 "0 means the default, 8192. Browsers may send large Cookie headers: raise it if upgrades "
+	 "from a browser are refused with 431."},
 
 	/* ---- TLS (listener scope; see docs/TLS.md) ---- */
 	{"certfile", WMQ_OPT_PATH, WMQ_SCOPE_LISTENER, R, WMQ_GROUP_TLS,
@@ -373,7 +404,6 @@ const struct wmq_opt_unsupported wmq_config_unsupported[] = {
 	{"check_retain_source", "not supported as an option"},
 	{"clientid_prefixes", "not supported"},
 	{"websockets_log_level", "use 'log_level'"},
-	{"websockets_headers_size", "not supported"},
 	{"http_dir", "not supported"},
 	{"use_username_as_clientid", "not supported"},
 	{"accept_protocol_versions", "every listener accepts MQTT 3.1.1 and 5.0"},

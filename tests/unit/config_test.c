@@ -194,7 +194,9 @@ TEST(table_is_consistent)
 		"log_timestamp", "certfile", "keyfile", "cafile", "capath", "crlfile", "tls_version",
 		"ciphers", "ciphers_tls1.3", "require_certificate", "use_identity_as_username",
 		"identity_source", "psk_hint", "crl_disconnect", "deny_action", "audit_file",
-		"authorization"};
+		"authorization",
+		"websockets_path", "websockets_origin", "websockets_trust_forwarded",
+		"websockets_headers_size"};
 	for (size_t i = 0; i < WMQ_ARRAY_LEN(names); i++)
 		if (!wmq_config_find(names[i]))
 			TEST_FAIL_("option %s missing from the table", names[i]);
@@ -648,7 +650,8 @@ TEST(reload_classification)
 	for (size_t i = 0; i < WMQ_CONFIG_N_OPTIONS; i++)
 		if (!(wmq_config_options[i].flags & WMQ_OPT_RELOADABLE))
 			nonreload++;
-	ASSERT_EQ(nonreload, 7); /* listener, protocol, 4 persistence options, audit_file */
+	/* listener, protocol, 4 persistence options, audit_file, 4 websockets */
+	ASSERT_EQ(nonreload, 11);
 }
 
 TEST(comments_blank_lines_whitespace)
@@ -1227,6 +1230,51 @@ TEST(tls_reload_classification)
 	wmq_config_cleanup(&a);
 }
 
+TEST(websockets_options)
+{
+	struct wmq_config c;
+	parse_ok("websockets_headers_size 16384\n"
+		 "listener 1883\n"
+		 "listener 8083\nprotocol websockets\n"
+		 "websockets_origin https://a.example\n"
+		 "websockets_origin http://b.example:8080 https://c.example\n"
+		 "websockets_trust_forwarded true\n"
+		 "listener 8084\nprotocol websockets\nwebsockets_path *\n",
+		 &c);
+	ASSERT_EQ(c.websockets_headers_size, 16384);
+	ASSERT_EQ(c.n_listeners, 3);
+	ASSERT_STREQ(c.listeners[0].ws_path, "/mqtt"); /* default everywhere */
+	ASSERT(c.listeners[0].ws_origins == NULL);
+	ASSERT_EQ(c.listeners[1].protocol, WMQ_LISTENER_WEBSOCKETS);
+	/* a repeated websockets_origin appends */
+	ASSERT_STREQ(c.listeners[1].ws_origins,
+		     "https://a.example http://b.example:8080 https://c.example");
+	ASSERT_EQ(c.listeners[1].ws_trust_forwarded, true);
+	ASSERT_STREQ(c.listeners[2].ws_path, "*");
+	ASSERT_EQ(c.listeners[2].ws_trust_forwarded, false);
+	wmq_config_cleanup(&c);
+	parse_ok("max_qos 1\n", &c);
+	ASSERT_EQ(c.websockets_headers_size, 8192);
+	wmq_config_cleanup(&c);
+	expect_err("listener 1883\nwebsockets_origin https://a.example\n",
+		   "t.conf:1: listener 1883: websockets_origin is set but the listener is not "
+		   "'protocol websockets'");
+	expect_err("listener 1883\nwebsockets_path /x\n",
+		   "t.conf:1: listener 1883: websockets_path is set but the listener is not "
+		   "'protocol websockets'");
+	expect_err("listener 1883\nprotocol websockets\nwebsockets_path mqtt\n",
+		   "t.conf:1: listener 1883: websockets_path must be '*' or start with '/' "
+		   "(no spaces, '?' or '#')");
+	expect_err("listener 1883\nprotocol websockets\nwebsockets_origin example.com\n",
+		   "t.conf:1: listener 1883: websockets_origin 'example.com' is not an http:// or "
+		   "https:// origin");
+	expect_err("websockets_headers_size 70000\n",
+		   "t.conf:1: websockets_headers_size: '70000' is out of range 0..65536");
+	expect_err("websockets_trust_forwarded true\n",
+		   "t.conf:1: 'websockets_trust_forwarded' is a listener option: it must follow a "
+		   "'listener PORT' line");
+}
+
 static const struct wmq_test tests[] = {
 	{"builtin_default", builtin_default},
 	{"tls_listener_options", tls_listener_options},
@@ -1256,6 +1304,7 @@ static const struct wmq_test tests[] = {
 	{"set_port_override", set_port_override},
 	{"set_port_nomem_keeps_config", set_port_nomem_keeps_config},
 	{"reload_classification", reload_classification},
+	{"websockets_options", websockets_options},
 	{"comments_blank_lines_whitespace", comments_blank_lines_whitespace},
 	{"long_line", long_line},
 	{"nul_byte", nul_byte},
