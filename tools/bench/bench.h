@@ -104,8 +104,11 @@ struct wmq_bench_cfg {
 	const char *prefix;    /* topic prefix */
 	const char *filter;    /* sub scenario filter (default PREFIX/#) */
 	const char *id_prefix; /* client id prefix */
-	const char *username;
-	const char *password;
+	const char *username;  /* "%n" is replaced by the client's index in its role */
+	const char *password;  /* same */
+	const char *cafile;    /* --cafile: TLS (with --cert/--key: client certificate) */
+	const char *certfile;
+	const char *keyfile;
 	long broker_pid;       /* --broker-pid, 0 = none */
 };
 
@@ -231,6 +234,10 @@ struct wmq_bench {
 	/* broker CPU time (user + system, seconds) while the load ran; < 0 = unknown */
 	double cpu_start, cpu_end;
 };
+
+/* Expand "%n" in |tmpl| with |idx| ("%%" is a literal '%') into |out|.
+ * Returns 0, or -1 if it does not fit. */
+int wmq_bench_expand(const char *tmpl, uint32_t idx, char *out, size_t cap);
 
 /* ---- hist / util ---- */
 uint64_t wmq_bench_now_ns(void);

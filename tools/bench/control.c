@@ -24,6 +24,35 @@ uint64_t wmq_bench_now_ns(void)
 	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
 }
 
+int wmq_bench_expand(const char *tmpl, uint32_t idx, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (const char *p = tmpl; *p; p++) {
+		char num[16];
+		const char *add = num;
+		size_t n;
+		if (p[0] == '%' && p[1] == 'n') {
+			n = (size_t)snprintf(num, sizeof num, "%u", (unsigned)idx);
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			add = "%";
+			n = 1;
+			p++;
+		} else {
+			add = p;
+			n = 1;
+		}
+		if (o + n >= cap)
+			return -1;
+		memcpy(out + o, add, n);
+		o += n;
+	}
+	if (cap == 0)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}
+
 const char *wmq_bench_phase_name(int phase)
 {
 	static const char *const names[WMQ_BENCH_PH__COUNT] = {

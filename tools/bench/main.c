@@ -58,7 +58,12 @@ static void usage(FILE *f)
 	      "  -V 311|5           MQTT version (default 311; also mqttv311, mqttv5)\n"
 	      "  -k SECONDS         keepalive (default 60)\n"
 	      "  -t N               worker threads, one epoll loop each (default 1)\n"
-	      "  -u USER, -P PASS   credentials\n"
+	      "  -u USER, -P PASS   credentials; %n is replaced by the client's index in\n"
+	      "                     its role (pairs: publisher i and subscriber i share\n"
+	      "                     it), e.g. -u 'dev%n' -P 'pw-%n': one user per client\n"
+	      "      --cafile F     TLS 1.3, trusting the CA certificates in F (the\n"
+	      "                     broker's name is not checked: loopback)\n"
+	      "      --cert F, --key F  client certificate and key for TLS\n"
 	      "      --persistent   clean start 0 and a session expiry for every client\n"
 	      "      --offline      subscribers subscribe with persistent sessions, go\n"
 	      "                     offline while the publishers send, then reconnect and\n"
@@ -103,6 +108,9 @@ enum {
 	OPT_ID_PREFIX,
 	OPT_BROKER_PID,
 	OPT_JSON,
+	OPT_CAFILE,
+	OPT_CERT,
+	OPT_KEY,
 	OPT_HELP,
 };
 
@@ -153,6 +161,9 @@ static int parse_args(int argc, char **argv, struct wmq_bench_cfg *cfg)
 		{"id-prefix", required_argument, NULL, OPT_ID_PREFIX},
 		{"broker-pid", required_argument, NULL, OPT_BROKER_PID},
 		{"json", no_argument, NULL, OPT_JSON},
+		{"cafile", required_argument, NULL, OPT_CAFILE},
+		{"cert", required_argument, NULL, OPT_CERT},
+		{"key", required_argument, NULL, OPT_KEY},
 		{"quiet", no_argument, NULL, 'Q'},
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
@@ -339,6 +350,15 @@ static int parse_args(int argc, char **argv, struct wmq_bench_cfg *cfg)
 		case OPT_JSON:
 			cfg->json = true;
 			break;
+		case OPT_CAFILE:
+			cfg->cafile = optarg;
+			break;
+		case OPT_CERT:
+			cfg->certfile = optarg;
+			break;
+		case OPT_KEY:
+			cfg->keyfile = optarg;
+			break;
 		case OPT_HELP:
 			return -1;
 		default:
@@ -362,6 +382,16 @@ static int parse_args(int argc, char **argv, struct wmq_bench_cfg *cfg)
 	}
 	if (cfg->churn && cfg->scenario != WMQ_BENCH_CONN) {
 		fprintf(stderr, "wardmq_bench: --churn is for the conn scenario\n");
+		return 2;
+	}
+	char tmp[256];
+	if ((cfg->username && wmq_bench_expand(cfg->username, UINT32_MAX, tmp, sizeof tmp) != 0) ||
+	    (cfg->password && wmq_bench_expand(cfg->password, UINT32_MAX, tmp, sizeof tmp) != 0)) {
+		fprintf(stderr, "wardmq_bench: -u / -P too long\n");
+		return 2;
+	}
+	if ((cfg->certfile != NULL) != (cfg->keyfile != NULL) || (cfg->certfile && !cfg->cafile)) {
+		fprintf(stderr, "wardmq_bench: --cert and --key go together, with --cafile\n");
 		return 2;
 	}
 	if (strlen(cfg->prefix) > 200 || strchr(cfg->prefix, '+') || strchr(cfg->prefix, '#')) {

@@ -331,6 +331,8 @@ static void start_connect(struct wmq_bench_client *cl, bool clean)
 	struct wmq_bench *b = w->b;
 	const struct wmq_bench_cfg *cfg = &b->cfg;
 	wmq_connect_opts o;
+	wmq_tls_opts tls;
+	char user[256], pass[256];
 
 	wmq_connect_opts_init(&o);
 	o.host = cfg->host;
@@ -339,10 +341,24 @@ static void start_connect(struct wmq_bench_client *cl, bool clean)
 	o.client_id = cl->id;
 	o.clean_start = clean;
 	o.keepalive = (uint16_t)cfg->keepalive;
-	o.username = cfg->username;
+	/* per-client credentials: "%n" is the index within the role, so
+	 * publisher i and subscriber i of a pair share a user */
+	if (cfg->username) {
+		(void)wmq_bench_expand(cfg->username, cl->idx, user, sizeof user);
+		o.username = user;
+	}
 	if (cfg->password) {
-		o.password = cfg->password;
-		o.password_len = strlen(cfg->password);
+		(void)wmq_bench_expand(cfg->password, cl->idx, pass, sizeof pass);
+		o.password = pass;
+		o.password_len = strlen(pass);
+	}
+	if (cfg->cafile) {
+		wmq_tls_opts_init(&tls);
+		tls.cafile = cfg->cafile;
+		tls.certfile = cfg->certfile;
+		tls.keyfile = cfg->keyfile;
+		tls.tls_version = "tlsv1.3";
+		o.tls = &tls;
 	}
 	if (cfg->version == WMQ_PROTOCOL_V5 && cl->persistent && !cl->cleanup)
 		o.session_expiry_interval = cfg->session_expiry;
