@@ -24,8 +24,8 @@ deps:
 	@scripts/deps.sh all
 
 run: all
-	@mkdir -p var
-	$(BUILD)/bin/wardmq --db var/wardmq.db $(ARGS)
+	@mkdir -p -m 0700 var
+	$(BUILD)/bin/wardmq --db var/wardmq.db --admin-socket var/wardmq.sock $(ARGS)
 
 $(ASAN_BUILD)/bin/wardmq: FORCE
 	@scripts/deps.sh test

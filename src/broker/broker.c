@@ -216,6 +216,8 @@ wmq_err wmq_broker_start(struct wmq_broker *b)
 	WMQ_TRY(wmq_persist_open(b));
 	/* Users, rules and the audit log: before any client can connect. */
 	WMQ_TRY(wmq_security_open(b));
+	/* The admin socket: after the policy, so requests see a running broker. */
+	WMQ_TRY(wmq_admin_start(b));
 	b->listeners = wmq_calloc(b->cfg.n_listeners ? b->cfg.n_listeners : 1, sizeof *b->listeners);
 	WMQ_ENSURE(b->listeners != NULL, WMQ_ERR_NOMEM);
 	for (size_t i = 0; i < b->cfg.n_listeners; i++) {
@@ -433,6 +435,9 @@ static void reload(struct wmq_broker *b)
 	nc.n_listeners = b->cfg.n_listeners;
 	b->cfg.listeners = tl;
 	b->cfg.n_listeners = tn;
+	char *ta = nc.admin_socket; /* the socket stays where it was created */
+	nc.admin_socket = b->cfg.admin_socket;
+	b->cfg.admin_socket = ta;
 	char *tp = nc.persistence_file;
 	nc.persistence_file = b->cfg.persistence_file;
 	b->cfg.persistence_file = tp;
@@ -459,6 +464,7 @@ static void reload(struct wmq_broker *b)
 wmq_err wmq_broker_run(struct wmq_broker *b)
 {
 	WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "wardmq %s running", WMQ_VERSION);
+	WMQ_TRY(wmq_admin_launch(b)); /* here: threads do not survive daemon()'s fork */
 	while (!b->stop) {
 		uint64_t now = wmq_now_ms();
 		int timeout = 0;
@@ -487,6 +493,7 @@ wmq_err wmq_broker_run(struct wmq_broker *b)
 	for (struct wmq_client *c = b->clients; c; c = c->next)
 		wmq_client_close(c, WMQ_RC_SERVER_SHUTTING_DOWN, "server shutting down");
 	end_of_turn(b);
+	wmq_admin_stop(b);
 	wmq_persist_close(b);
 	WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "wardmq stopped");
 	return WMQ_OK;
@@ -504,6 +511,7 @@ void wmq_broker_free(struct wmq_broker *b)
 		wmq_client_free(c);
 	}
 	wmq_session_free_all(b);
+	wmq_admin_stop(b);
 	wmq_security_close(b);
 	if (b->batch) {
 		wmq_store_abort(b->batch);

@@ -421,6 +421,7 @@ struct wmq_broker {
 	struct wmq_policy *policy;     /* NULL: no rules, no authorization */
 	bool policy_enforced;          /* a policy was in force: an empty one denies */
 	struct wmq_audit *audit;       /* audit_file, or NULL */
+	struct wmq_admin *admin;       /* admin_socket (admin.c), or NULL */
 };
 
 /* broker.c */
@@ -452,6 +453,16 @@ WMQ_MUST_USE wmq_err wmq_client_send(struct wmq_client *c, const struct wmq_pkt 
 /* The auth pool's verdict for |c| (state CL_AUTH); |j| stays the
  * caller's. */
 void wmq_client_auth_done(struct wmq_client *c, const struct wmq_authpool_job *j);
+
+/* admin.c: the admin socket (admin_socket), served by its own thread.
+ * Start (creates the socket) after wmq_security_open (it borrows b->audit);
+ * refuses to start without a store. Stop joins the thread and unlinks the socket
+ * (idempotent; before wmq_security_close). */
+struct wmq_admin;
+WMQ_MUST_USE wmq_err wmq_admin_start(struct wmq_broker *b);
+/* Start the admin thread (wmq_broker_run: after a daemon() fork). */
+WMQ_MUST_USE wmq_err wmq_admin_launch(struct wmq_broker *b);
+void wmq_admin_stop(struct wmq_broker *b);
 
 /* security.c: authentication pool, policy and audit of the broker. */
 /* After the store opened: the pool, the policy, the audit log. */

@@ -14,7 +14,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"wardmq %s - a secure MQTT 3.1.1 and 5.0 broker\n"
 		"\n"
-		"Usage: wardmq [-c FILE] [-p PORT] [--db FILE] [-v] [-d]\n"
+		"Usage: wardmq [-c FILE] [-p PORT] [--db FILE] [--admin-socket PATH] [-v] [-d]\n"
 		"       wardmq --test-config -c FILE\n"
 		"       wardmq --config-doc\n"
 		"\n"
@@ -29,6 +29,8 @@ static void usage(FILE *out)
 		"                          persistence_file FILE; durability as configured,\n"
 		"                          strict by default). Users and rules managed with\n"
 		"                          wardmq_ctl --db FILE live there too.\n"
+		"      --admin-socket PATH serve wardmq_ctl --socket PATH on this unix socket\n"
+		"                          (sets admin_socket; needs the store).\n"
 		"  -v, --verbose           log everything (log_level debug).\n"
 		"  -d, --daemon            run in the background.\n"
 		"      --test-config       check the configuration file and exit: 0 if valid,\n"
@@ -55,7 +57,7 @@ static int parse_port(const char *s, uint16_t *out)
 
 int main(int argc, char **argv)
 {
-	const char *file = NULL, *db = NULL;
+	const char *file = NULL, *db = NULL, *admin_sock = NULL;
 	bool test_config = false, verbose = false, daemonize = false, have_port = false;
 	uint16_t port = 0;
 	char err[1024];
@@ -75,6 +77,8 @@ int main(int argc, char **argv)
 			have_port = true;
 		} else if (!strcmp(a, "--db") && i + 1 < argc) {
 			db = argv[++i];
+		} else if (!strcmp(a, "--admin-socket") && i + 1 < argc) {
+			admin_sock = argv[++i];
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			verbose = true;
 		} else if (!strcmp(a, "-d") || !strcmp(a, "--daemon")) {
@@ -135,6 +139,16 @@ int main(int argc, char **argv)
 		cfg.db_from_cli = true;
 		if (cfg.durability == WMQ_DURABILITY_NONE)
 			cfg.durability = WMQ_DURABILITY_STRICT;
+	}
+	if (admin_sock) {
+		char *copy = wmq_strdup(admin_sock);
+		if (!copy) {
+			fprintf(stderr, "wardmq: out of memory\n");
+			wmq_config_cleanup(&cfg);
+			return 1;
+		}
+		wmq_free(cfg.admin_socket);
+		cfg.admin_socket = copy;
 	}
 	if (wmq_broker_new(&cfg, &b) != WMQ_OK) {
 		fprintf(stderr, "wardmq: cannot initialise the broker\n");

@@ -144,6 +144,7 @@ struct wmq_config {
 	char *persistence_file;          /* SQLite database path */
 	enum wmq_durability durability;
 	uint32_t durability_interval_ms; /* batched mode commit interval */
+	char *admin_socket;              /* wardmq_ctl's online channel, NULL = none */
 
 	/* logging */
 	int log_level;                   /* enum wmq_log_level */

@@ -77,7 +77,7 @@ struct wmq_opt_unsupported {
 	const char *hint;
 };
 
-#define WMQ_CONFIG_N_OPTIONS 52
+#define WMQ_CONFIG_N_OPTIONS 53
 extern const struct wmq_opt wmq_config_options[WMQ_CONFIG_N_OPTIONS];
 extern const char *const wmq_config_group_titles[WMQ_GROUP__COUNT];
 extern const struct wmq_opt_unsupported wmq_config_unsupported[];

@@ -339,6 +339,16 @@ const struct wmq_opt wmq_config_options[] = {
 	 1, 10000, 1, NULL, "10", G(durability_interval_ms), NOL, NULL,
 	 "Milliseconds between group commits in `batched` mode. `strict` does not wait: a commit "
 	 "starts as soon as there is work, and what arrives during it goes into the next one."},
+	{"admin_socket", WMQ_OPT_PATH, WMQ_SCOPE_GLOBAL, 0, WMQ_GROUP_PERSISTENCE,
+	 0, 0, 1, NULL, NULL, G(admin_socket), NOL, NULL,
+	 "Unix socket for `wardmq_ctl --socket PATH` (online administration: users, groups, roles, "
+	 "rules, bans, client id bindings and PSK identities change at once, without a restart or "
+	 "SIGHUP). Created with mode 0600; only the broker's user and root may use it (checked again "
+	 "with SO_PEERCRED, refusals are audited). The directory must belong to the broker's user "
+	 "and must not be writable by group or others; a stale socket left at the path is replaced, "
+	 "anything else there stops the start. Needs the store (`persistence true` or `--db`): "
+	 "without it the broker refuses to start. Not reloadable. Unset: no admin socket "
+	 "(wardmq_ctl --db works offline on the database file)."},
 
 	/* ---- logging ---- */
 	{"log_level", WMQ_OPT_ENUM, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_LOGGING,

@@ -196,7 +196,7 @@ TEST(table_is_consistent)
 		"identity_source", "psk_hint", "crl_disconnect", "deny_action", "audit_file",
 		"authorization",
 		"websockets_path", "websockets_origin", "websockets_trust_forwarded",
-		"websockets_headers_size"};
+		"websockets_headers_size", "admin_socket"};
 	for (size_t i = 0; i < WMQ_ARRAY_LEN(names); i++)
 		if (!wmq_config_find(names[i]))
 			TEST_FAIL_("option %s missing from the table", names[i]);
@@ -650,8 +650,8 @@ TEST(reload_classification)
 	for (size_t i = 0; i < WMQ_CONFIG_N_OPTIONS; i++)
 		if (!(wmq_config_options[i].flags & WMQ_OPT_RELOADABLE))
 			nonreload++;
-	/* listener, protocol, 4 persistence options, audit_file, 4 websockets */
-	ASSERT_EQ(nonreload, 11);
+	/* listener, protocol, 4 persistence options, admin_socket, audit_file, 4 websockets */
+	ASSERT_EQ(nonreload, 12);
 }
 
 TEST(comments_blank_lines_whitespace)

@@ -105,24 +105,6 @@ wmq_err ctl_parse_actions(const char *s, unsigned *out)
 	return WMQ_OK;
 }
 
-void ctl_actions_str(unsigned actions, char *out, size_t cap)
-{
-	size_t o = 0;
-	out[0] = '\0';
-	if (actions == WMQ_ACT_ALL) {
-		snprintf(out, cap, "all");
-		return;
-	}
-	for (int a = 0; a < WMQ_ACT__COUNT; a++) {
-		if (!(actions & WMQ_ACT_BIT(a)))
-			continue;
-		int n = snprintf(out + o, cap - o, "%s%s", o ? "," : "", ACT_NAMES[a]);
-		if (n < 0 || (size_t)n >= cap - o)
-			break;
-		o += (size_t)n;
-	}
-}
-
 static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
 	char *end = NULL;

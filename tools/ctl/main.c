@@ -4,7 +4,8 @@
  * Role: parse "wardmq_ctl [global options] GROUP [SUBCOMMAND] ARGS
  * [options]" (options may appear anywhere before "--"), find the command in
  * ctl_cmds[], open the backend it needs (offline: the database file given
- * by --db or $WARDMQ_DB; online: reserved for the admin socket), run it and
+ * by --db or $WARDMQ_DB; online: the broker's admin socket given by --socket
+ * or $WARDMQ_SOCKET), run it and
  * render the result: human text on stdout and errors/warnings on stderr, or
  * exactly one JSON object on stdout with --json. The exit status is the
  * result's (enum ctl_exit, listed in --help and docs/CTL.md).
@@ -98,16 +99,18 @@ static void help_group(FILE *fp, const char *group)
 
 static void help_all(FILE *fp)
 {
-	fputs("Usage: wardmq_ctl [--db FILE] [--audit FILE] [--json] COMMAND [ARGS] [OPTIONS]\n"
+	fputs("Usage: wardmq_ctl [--db FILE [--audit FILE] | --socket PATH] [--json] COMMAND [ARGS] [OPTIONS]\n"
 	      "\n"
 	      "Administers WardMQ users, groups, roles, ACL rules, bans, client id bindings and\n"
-	      "TLS PSK identities in the broker's database file (offline mode).\n"
+	      "TLS PSK identities: online through a running broker's admin socket (changes take\n"
+	      "effect at once), or offline in the broker's database file.\n"
 	      "\n"
 	      "Global options:\n"
 	      "  --db FILE      the database (the broker's persistence_file); default $WARDMQ_DB\n"
-	      "  --audit FILE   append one audit line per change to FILE (the broker's audit log)\n"
+	      "  --audit FILE   offline: append one audit line per change to FILE (audit log format)\n"
 	      "  --json         machine-readable output: one JSON object on stdout\n"
-	      "  --socket PATH  online mode through the broker's admin socket (not available yet)\n"
+	      "  --socket PATH  online mode: the running broker's admin_socket; default $WARDMQ_SOCKET\n"
+	      "                 (when --db is not given); the broker audits the changes itself\n"
 	      "  -h, --help     this text; \"wardmq_ctl GROUP --help\" for one command group\n"
 	      "  --version      print the version\n"
 	      "\n"
@@ -131,7 +134,8 @@ static void help_all(FILE *fp)
 	      "  3  not found (user, group, role, rule, ban, binding, PSK identity)\n"
 	      "  4  already exists\n"
 	      "  5  database error (cannot open, locked, corrupt, newer schema)\n"
-	      "  6  other error (file I/O, audit log, rejected input file, out of memory)\n"
+	      "  6  other error (file I/O, audit log, rejected input file, out of memory,\n"
+	      "     admin socket unreachable or refused)\n"
 	      "\n"
 	      "See docs/CTL.md for every command with examples.\n",
 	      fp);
@@ -363,16 +367,33 @@ int main(int argc, char **argv)
 	}
 
 	if (!cmd->no_backend) {
+		/* --socket, else --db, else $WARDMQ_SOCKET, else $WARDMQ_DB */
+		if (x.o.socket && x.o.db) {
+			ctl_res_msg(&res, CTL_EXIT_USAGE, "give either --socket (online) or --db (offline), not both");
+			goto done;
+		}
+		if (!x.o.socket && (!x.o.db || !*x.o.db)) {
+			const char *env = getenv("WARDMQ_SOCKET");
+			if (env && *env)
+				x.o.socket = env;
+		}
 		if (x.o.socket) {
-			ctl_res_msg(&res, CTL_EXIT_USAGE, "online mode (--socket) is not available in this build: "
-				    "use --db on the broker's database file");
+			if (x.o.audit) {
+				ctl_res_msg(&res, CTL_EXIT_USAGE, "--audit applies to offline mode only: online, the "
+					    "broker writes the audit lines to its audit_file");
+				goto done;
+			}
+			ctl_online_open(x.o.socket, &x.b, &res);
+			if (!x.b)
+				goto done;
+			cmd->run(&x, args, nargs, &res);
 			goto done;
 		}
 		if (!x.o.db || !*x.o.db)
 			x.o.db = getenv("WARDMQ_DB");
 		if (!x.o.db || !*x.o.db) {
 			ctl_res_msg(&res, CTL_EXIT_USAGE, "no database: give --db FILE (the broker's persistence_file) "
-				    "or set WARDMQ_DB");
+				    "or --socket PATH (the broker's admin_socket), or set WARDMQ_DB or WARDMQ_SOCKET");
 			goto done;
 		}
 		struct ctl_local_opts lo = {.db = x.o.db, .audit = x.o.audit, .write = cmd->writes};

@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: MIT
- * local.c - wardmq_ctl's offline backend: requests executed on the
- * database file through store/identity.h, one audit line per change.
+ * exec.c - the executor of administrative requests: wardmq_ctl's offline
+ * backend (ctl_local_open, on the database file) and the broker's admin
+ * socket (ctl_local_attach, on the broker's own identity handle), both
+ * through store/identity.h with one audit line per change.
  *
- * Role: the only part of wardmq_ctl that touches the database. Every
- * request becomes store calls and a result (message and value tree). A
- * successful change writes one audit line (kind "admin", or "ban" for
- * bans; "actor" = the login name running the tool, "via" = "offline"); a
+ * Role: the only code that turns a struct ctl_req into store calls and a
+ * result (message and value tree). A successful change writes one audit
+ * line (kind "admin", or "ban" for bans; "actor" = the login name running
+ * the tool or the admin socket's peer, "via" = "offline" or "socket"); a
  * change whose audit line cannot be written is reported as an error (exit
  * 6) because the change has happened and the log is incomplete. The audit
  * log is opened before anything changes, so a log that cannot be opened
  * stops the command first. Inside a transaction (imports) the per-request
  * lines are replaced by one summary line written after the commit.
- * The broker will host the same code behind its admin socket (ctl.h).
- * Threading: single-threaded. Ownership: results own their values. */
+ * USER_CHECK's password is used for one verification and never logged.
+ * Threading: a backend belongs to one thread (the tool, or the broker's
+ * admin thread). Ownership: results own their values. */
 #include <inttypes.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -22,7 +25,8 @@
 
 #include "common/alloc.h"
 #include "common/time.h"
-#include "ctl.h"
+#include "admin/admin.h"
+#include "security/defence.h"
 #include "security/password.h"
 #include "security/policy.h"
 
@@ -42,6 +46,174 @@ struct local {
 		call;                                                                \
 		return;                                                              \
 	} while (0)
+
+/* ---- Op metadata ------------------------------------------------------------- */
+
+static const char *const ACT_NAMES[] = {"publish", "subscribe", "receive", "retain"};
+
+void ctl_actions_str(unsigned actions, char *out, size_t cap)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	if (actions == WMQ_ACT_ALL) {
+		snprintf(out, cap, "all");
+		return;
+	}
+	for (int a = 0; a < WMQ_ACT__COUNT; a++) {
+		if (!(actions & WMQ_ACT_BIT(a)))
+			continue;
+		int n = snprintf(out + o, cap - o, "%s%s", o ? "," : "", ACT_NAMES[a]);
+		if (n < 0 || (size_t)n >= cap - o)
+			break;
+		o += (size_t)n;
+	}
+}
+
+static const struct {
+	const char *name;
+	unsigned changes;
+} OPS[] = {
+	[CTL_OP_USER_ADD] = {"user.add", CTL_CHG_USERS},
+	[CTL_OP_USER_IMPORT] = {"user.import", CTL_CHG_USERS},
+	[CTL_OP_USER_DEL] = {"user.del", CTL_CHG_USERS | CTL_CHG_POLICY},
+	[CTL_OP_USER_PASSWD] = {"user.passwd", CTL_CHG_USERS},
+	[CTL_OP_USER_DISABLE] = {"user.disable", CTL_CHG_USERS},
+	[CTL_OP_USER_LIST] = {"user.list", 0},
+	[CTL_OP_USER_SHOW] = {"user.show", 0},
+	[CTL_OP_USER_CHECK] = {"user.check", 0},
+	[CTL_OP_GROUP_ADD] = {"group.add", CTL_CHG_POLICY},
+	[CTL_OP_GROUP_DEL] = {"group.del", CTL_CHG_POLICY},
+	[CTL_OP_GROUP_LIST] = {"group.list", 0},
+	[CTL_OP_GROUP_SHOW] = {"group.show", 0},
+	[CTL_OP_MEMBER_ADD] = {"group.member.add", CTL_CHG_POLICY},
+	[CTL_OP_MEMBER_DEL] = {"group.member.del", CTL_CHG_POLICY},
+	[CTL_OP_ROLE_ADD] = {"role.add", CTL_CHG_POLICY},
+	[CTL_OP_ROLE_DEL] = {"role.del", CTL_CHG_POLICY},
+	[CTL_OP_ROLE_LIST] = {"role.list", 0},
+	[CTL_OP_ROLE_SHOW] = {"role.show", 0},
+	[CTL_OP_ROLE_GRANT] = {"role.grant", CTL_CHG_POLICY},
+	[CTL_OP_ROLE_REVOKE] = {"role.revoke", CTL_CHG_POLICY},
+	[CTL_OP_RULE_ADD] = {"rule.add", CTL_CHG_POLICY},
+	[CTL_OP_RULE_DEL] = {"rule.del", CTL_CHG_POLICY},
+	[CTL_OP_RULE_DEL_ALL] = {"rule.del_all", CTL_CHG_POLICY},
+	[CTL_OP_RULE_LIST] = {"rule.list", 0},
+	[CTL_OP_BAN_ADD] = {"ban.add", CTL_CHG_BANS},
+	[CTL_OP_BAN_DEL] = {"ban.del", CTL_CHG_BANS},
+	[CTL_OP_BAN_LIST] = {"ban.list", 0},
+	[CTL_OP_BAN_PURGE] = {"ban.purge", CTL_CHG_BANS},
+	[CTL_OP_CLIENT_BIND] = {"client.bind", CTL_CHG_USERS},
+	[CTL_OP_CLIENT_UNBIND] = {"client.unbind", CTL_CHG_USERS},
+	[CTL_OP_CLIENT_LIST] = {"client.list", 0},
+	[CTL_OP_PSK_ADD] = {"psk.add", CTL_CHG_PSK},
+	[CTL_OP_PSK_DEL] = {"psk.del", CTL_CHG_PSK},
+	[CTL_OP_PSK_LIST] = {"psk.list", 0},
+	[CTL_OP_ACL_EXPLAIN] = {"acl.explain", 0},
+	[CTL_OP_POLICY_VERSION] = {"policy.version", 0},
+	[CTL_OP_TXN_BEGIN] = {"txn.begin", 0},
+	[CTL_OP_TXN_COMMIT] = {"txn.commit", 0},
+	[CTL_OP_TXN_ROLLBACK] = {"txn.rollback", 0},
+};
+
+unsigned ctl_op_changes(enum ctl_op op)
+{
+	return (unsigned)op < WMQ_ARRAY_LEN(OPS) ? OPS[op].changes : 0;
+}
+
+const char *ctl_op_name(int op)
+{
+	return op >= 0 && (size_t)op < WMQ_ARRAY_LEN(OPS) && OPS[op].name ? OPS[op].name : "?";
+}
+
+/* ---- Request validation -------------------------------------------------------- */
+
+/* What each op needs (bits). */
+enum { N_A = 1, N_B = 2, N_SECRET = 4, N_KEY = 8, N_RULE = 16, N_TOPIC = 32 };
+
+static unsigned needs(enum ctl_op op)
+{
+	switch (op) {
+	case CTL_OP_USER_ADD:
+	case CTL_OP_USER_IMPORT:
+	case CTL_OP_USER_DEL:
+	case CTL_OP_USER_PASSWD:
+	case CTL_OP_USER_DISABLE:
+	case CTL_OP_USER_SHOW:
+	case CTL_OP_GROUP_ADD:
+	case CTL_OP_GROUP_DEL:
+	case CTL_OP_GROUP_SHOW:
+	case CTL_OP_ROLE_ADD:
+	case CTL_OP_ROLE_DEL:
+	case CTL_OP_ROLE_SHOW:
+	case CTL_OP_BAN_ADD:
+	case CTL_OP_BAN_DEL:
+	case CTL_OP_CLIENT_UNBIND:
+	case CTL_OP_PSK_DEL: return N_A;
+	case CTL_OP_USER_CHECK: return N_A | N_SECRET;
+	case CTL_OP_MEMBER_ADD:
+	case CTL_OP_MEMBER_DEL:
+	case CTL_OP_ROLE_GRANT:
+	case CTL_OP_ROLE_REVOKE:
+	case CTL_OP_CLIENT_BIND: return N_A | N_B;
+	case CTL_OP_PSK_ADD: return N_A | N_KEY;
+	case CTL_OP_RULE_ADD: return N_RULE;
+	case CTL_OP_ACL_EXPLAIN: return N_B | N_TOPIC;
+	default: return 0;
+	}
+}
+
+wmq_err ctl_req_check(const struct ctl_req *q, char *why, size_t cap)
+{
+	unsigned n = needs(q->op);
+	const char *miss = NULL;
+	if ((unsigned)q->op >= CTL_OP__COUNT)
+		miss = "a known operation";
+	else if ((n & N_A) && !q->a)
+		miss = "a name (field a)";
+	else if ((n & N_B) && !q->b)
+		miss = "a second name (field b)";
+	else if ((n & N_SECRET) && !q->secret)
+		miss = "the password to check";
+	else if ((n & N_KEY) && (!q->key || !q->key_len))
+		miss = "a key";
+	else if ((n & N_RULE) && !q->rule.filter)
+		miss = "a rule";
+	else if ((n & N_TOPIC) && !q->topic)
+		miss = "a topic";
+	if (miss) {
+		snprintf(why, cap, "%s needs %s", ctl_op_name((int)q->op), miss);
+		return WMQ_ERR_INVAL;
+	}
+	switch (q->op) {
+	case CTL_OP_ROLE_GRANT:
+	case CTL_OP_ROLE_REVOKE:
+		if (q->kind != WMQ_STORE_ID_GRANT_USER && q->kind != WMQ_STORE_ID_GRANT_GROUP)
+			miss = "grantee kind";
+		break;
+	case CTL_OP_RULE_LIST:
+		if (q->kind < -1 || q->kind > WMQ_STORE_ID_ROLE)
+			miss = "principal kind";
+		break;
+	case CTL_OP_BAN_ADD:
+	case CTL_OP_BAN_DEL:
+		if (q->kind < WMQ_STORE_ID_BAN_CLIENT_ID || q->kind > WMQ_STORE_ID_BAN_ADDRESS)
+			miss = "ban kind";
+		else if (q->kind == WMQ_STORE_ID_BAN_ADDRESS && wmq_cidr_parse(q->a, &(struct wmq_cidr){0}) != WMQ_OK)
+			miss = "address (an IPv4 or IPv6 address or CIDR range)";
+		else if (q->reason && strlen(q->reason) > 127)
+			miss = "reason (at most 127 bytes)";
+		break;
+	case CTL_OP_ACL_EXPLAIN:
+		if (q->action < 0 || q->action >= WMQ_ACT__COUNT || q->qos < 0 || q->qos > 2)
+			miss = "action or QoS";
+		break;
+	default: break;
+	}
+	if (miss) {
+		snprintf(why, cap, "%s: invalid %s", ctl_op_name((int)q->op), miss);
+		return WMQ_ERR_INVAL;
+	}
+	return WMQ_OK;
+}
 
 /* ---- Results ----------------------------------------------------------------- */
 
@@ -1021,7 +1193,12 @@ static void policy_version(struct local *l, struct ctl_res *res)
 static void local_exec(struct ctl_backend *b, const struct ctl_req *req, struct ctl_res *res)
 {
 	struct local *l = (struct local *)b;
+	char why[200];
 	res->status = CTL_EXIT_OK;
+	/* requests from the admin socket come from another process: never
+	 * trust that a field is set or an enumeration in range */
+	if (ctl_req_check(req, why, sizeof why) != WMQ_OK)
+		RETURN(ctl_res_msg(res, CTL_EXIT_USAGE, "invalid request: %s", why));
 	switch (req->op) {
 	case CTL_OP_USER_ADD: user_add(l, req, res); break;
 	case CTL_OP_USER_IMPORT: user_import(l, req, res); break;
