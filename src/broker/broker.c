@@ -87,7 +87,9 @@ static void on_accept(struct wmq_ev_handle *h, uint32_t events)
 	WMQ_UNUSED(events);
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		char peer[WMQ_ADDRSTRLEN];
-		int fd = wmq_sock_accept(h->fd, peer, sizeof peer);
+		struct sockaddr_storage ss;
+		socklen_t sl = 0;
+		int fd = wmq_sock_accept(h->fd, peer, sizeof peer, &ss, &sl);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				WMQ_LOG(&b->log, WMQ_LOG_WARNING, "accept on port %u: %s",
@@ -103,7 +105,19 @@ static void on_accept(struct wmq_ev_handle *h, uint32_t events)
 			close(fd);
 			continue;
 		}
-		wmq_client_accept(l, fd, peer);
+		/* Bans, lock-outs and the connection rate, also before anything
+		 * is read. The answer waits for CONNECT (it names the protocol
+		 * version, and so the reason code); a TLS listener closes at
+		 * once rather than pay for a handshake to refuse. */
+		struct wmq_addr addr;
+		bool has_addr = wmq_addr_from_sockaddr((const struct sockaddr *)&ss, sl, &addr) == WMQ_OK;
+		enum wmq_defence_verdict v = has_addr ? wmq_security_on_accept(b, l, &addr, peer) : WMQ_DEFENCE_OK;
+		if (v != WMQ_DEFENCE_OK && l->tls) {
+			b->stats.connects_refused++;
+			close(fd);
+			continue;
+		}
+		wmq_client_accept(l, fd, peer, has_addr ? &addr : NULL, v);
 	}
 }
 
@@ -456,6 +470,7 @@ static void reload(struct wmq_broker *b)
 		wmq_log_init(&b->log, stderr, (enum wmq_log_level)b->cfg.log_level);
 	if (b->cfg.sys_interval && !b->next_sys)
 		b->next_sys = wmq_now_ms();
+	wmq_security_reconfigure(b);
 	WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "configuration reloaded from %s", b->cfg.path);
 	/* the store's users and rules, under the new 'authorization' */
 	wmq_security_reload(b);
@@ -468,14 +483,18 @@ wmq_err wmq_broker_run(struct wmq_broker *b)
 	while (!b->stop) {
 		uint64_t now = wmq_now_ms();
 		int timeout = 0;
-		if (b->next_housekeeping > now && !b->dirty_head)
-			timeout = (int)(b->next_housekeeping - now); /* else: output waits */
+		uint64_t wake = b->next_housekeeping;
+		if (b->next_hold_at && b->next_hold_at < wake)
+			wake = b->next_hold_at; /* a CONNECT held for a back-off */
+		if (wake > now && !b->dirty_head)
+			timeout = (int)(wake - now); /* else: output waits */
 		if (wmq_ev_poll(b->ev, timeout) < 0) {
 			WMQ_LOG(&b->log, WMQ_LOG_ERROR, "event loop: %s", strerror(errno));
 			WMQ_BAIL(WMQ_ERR_IO);
 		}
 		end_of_turn(b);
 		now = wmq_now_ms();
+		wmq_security_release_held(b, now);
 		if (now >= b->next_housekeeping) {
 			housekeeping(b, now);
 			b->next_housekeeping = now + HOUSEKEEPING_MS;

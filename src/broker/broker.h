@@ -37,6 +37,7 @@
 #include "security/audit.h"
 #include "security/authn.h"
 #include "security/authpool.h"
+#include "security/defence.h"
 #include "security/policy.h"
 #include "store/store.h"
 
@@ -297,6 +298,8 @@ struct wmq_client {
 	struct wmq_client *held_next; /* broker's list of clients with acks held */
 	struct wmq_held_ack *held;  /* acks in order, some awaiting a commit */
 	struct wmq_authz *authz;    /* the principal's authorizer, or NULL */
+	struct wmq_authpool_job *held_job; /* CL_AUTH: CONNECT held for a back-off */
+	uint64_t hold_until;        /* monotonic ms: when held_job is submitted */
 	uint64_t accepted_at;       /* monotonic ms */
 	uint64_t last_rx;           /* monotonic ms of the last packet */
 	uint64_t dropped;           /* QoS 0 messages dropped for this client */
@@ -307,6 +310,7 @@ struct wmq_client {
 	uint32_t will_delay;
 	uint32_t nheld, capheld;
 	struct wmq_connect_pend pend; /* CL_AUTH: the CONNECT being decided */
+	struct wmq_addr addr;       /* peer address (valid when has_addr) */
 	enum wmq_cstate state;
 	uint16_t keepalive;         /* effective, seconds */
 	uint16_t peer_receive_max;  /* its window for our QoS 1/2 sends (v5) */
@@ -325,6 +329,10 @@ struct wmq_client {
 	bool recheck_again;         /* another change came while being re-checked */
 	bool on_held_list;
 	bool ws_opened;             /* WebSocket upgrade seen complete (logged) */
+	bool has_addr;
+	bool pw_attempt;            /* CL_AUTH: credentials are being verified */
+	uint8_t refuse;             /* enum wmq_defence_verdict found at accept:
+	                             * answered at CONNECT */
 };
 
 /* ---- listeners and broker ------------------------------------------------ */
@@ -358,6 +366,13 @@ struct wmq_stats {
 	uint64_t receive_denied;    /* deliveries withheld by the policy */
 	uint64_t subs_revoked;      /* subscriptions removed by a policy change */
 	uint64_t clients_revoked;   /* clients disconnected by an administrative change */
+	/* brute-force defence */
+	uint64_t refused_rate;      /* connections over max_connection_rate */
+	uint64_t refused_banned;    /* connections and CONNECTs refused by a ban or lock-out */
+	uint64_t lockouts;          /* lock-outs started */
+	uint64_t backoff_held;      /* CONNECTs held for a back-off, then verified */
+	uint64_t backoff_refused;   /* CONNECTs refused during a back-off, not verified */
+	uint64_t ban_disconnects;   /* live connections closed by a new ban */
 };
 
 /* Scratch set for one publish's matches (see deliver.c). */
@@ -422,6 +437,10 @@ struct wmq_broker {
 	bool policy_enforced;          /* a policy was in force: an empty one denies */
 	struct wmq_audit *audit;       /* audit_file, or NULL */
 	struct wmq_admin *admin;       /* admin_socket (admin.c), or NULL */
+	/* brute-force defence (security.c): with or without a store */
+	struct wmq_defence *defence;
+	struct wmq_hmap held_addrs;    /* peer address -> client holding a CONNECT */
+	uint64_t next_hold_at;         /* monotonic ms of the earliest hold, 0 = none */
 };
 
 /* broker.c */
@@ -436,7 +455,10 @@ uint64_t wmq_broker_next_id(struct wmq_broker *b);
 uint16_t wmq_broker_port(const struct wmq_broker *b, size_t i);
 
 /* client.c */
-void wmq_client_accept(struct wmq_listener *l, int fd, const char *peer);
+/* |addr| may be NULL (not an IP peer); |refuse| is the accept-time verdict
+ * (WMQ_DEFENCE_OK, or BANNED / RATE_LIMITED to refuse at CONNECT). */
+void wmq_client_accept(struct wmq_listener *l, int fd, const char *peer, const struct wmq_addr *addr,
+		       enum wmq_defence_verdict refuse);
 void wmq_client_on_event(struct wmq_ev_handle *h, uint32_t events);
 /* Close the connection (sending a v5 DISCONNECT with |rc| first when rc !=
  * 0xff and the protocol allows it). Publishes the will unless suppressed. */
@@ -468,8 +490,11 @@ void wmq_admin_stop(struct wmq_broker *b);
 /* After the store opened: the pool, the policy, the audit log. */
 WMQ_MUST_USE wmq_err wmq_security_open(struct wmq_broker *b);
 void wmq_security_close(struct wmq_broker *b);
-/* SIGHUP: load the policy again (the old one stays on failure). */
+/* SIGHUP: load the policy and the bans again (the old ones stay on
+ * failure). */
 void wmq_security_reload(struct wmq_broker *b);
+/* SIGHUP, after b->cfg changed: the brute-force defence settings. */
+void wmq_security_reconfigure(struct wmq_broker *b);
 /* What an administrative change touched (flags for wmq_security_changed). */
 enum wmq_sec_change {
 	WMQ_SEC_CHG_POLICY = 1u << 0, /* rules, groups, roles, memberships */
@@ -481,9 +506,29 @@ enum wmq_sec_change {
  * SIGHUP): reload what |what| names and make it reach live sessions. */
 void wmq_security_changed(struct wmq_broker *b, unsigned what);
 /* Queue |c|'s CONNECT on the pool; false when out of memory. |anonymous|:
- * no password check (anonymous client, or username proved by TLS). */
+ * no password check (anonymous client, or username proved by TLS).
+ * |hold_ms| > 0: keep the job until then (back-off), see
+ * wmq_security_release_held. */
 bool wmq_security_submit(struct wmq_client *c, const char *username, struct wmq_bytes password,
-			 bool has_password, bool anonymous);
+			 bool has_password, bool anonymous, uint64_t hold_ms);
+/* Whether a CONNECT from |c|'s address is already held (one per address:
+ * parallel connections must not all be verified when a back-off ends). */
+bool wmq_security_holding(const struct wmq_client *c);
+/* Submit the held CONNECTs whose back-off ended at |now| (monotonic). */
+void wmq_security_release_held(struct wmq_broker *b, uint64_t now);
+/* At accept, before anything is read: address bans and lock-outs, the
+ * connection rate. Counts and audits a refusal. */
+enum wmq_defence_verdict wmq_security_on_accept(struct wmq_broker *b, struct wmq_listener *l,
+						const struct wmq_addr *a, const char *peer);
+/* At CONNECT, before credentials are verified: bans, lock-outs and
+ * back-off for |c| (client id |cid| as sent). Counts and audits BANNED. */
+enum wmq_defence_verdict wmq_security_check_login(struct wmq_client *c, struct wmq_bytes cid,
+						  struct wmq_defence_hit *hit);
+/* A CONNECT refused during a back-off (counted and audited). */
+void wmq_security_backoff_refused(struct wmq_client *c, uint64_t wait_ms);
+/* The pool's verdict on a credential check: back-off bookkeeping, lock-out
+ * log and audit line. */
+void wmq_security_login_result(struct wmq_client *c, bool ok);
 /* Forget |c| (freed or closed while its job runs): its verdict is dropped. */
 void wmq_security_forget(struct wmq_client *c);
 /* Build |c|'s authorizer from the verdict (groups and roles). */

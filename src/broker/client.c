@@ -214,7 +214,8 @@ void wmq_client_free(struct wmq_client *c)
 	wmq_free(c);
 }
 
-void wmq_client_accept(struct wmq_listener *l, int fd, const char *peer)
+void wmq_client_accept(struct wmq_listener *l, int fd, const char *peer, const struct wmq_addr *addr,
+		       enum wmq_defence_verdict refuse)
 {
 	struct wmq_broker *b = l->b;
 	struct wmq_client *c = wmq_calloc(1, sizeof *c);
@@ -228,6 +229,11 @@ void wmq_client_accept(struct wmq_listener *l, int fd, const char *peer)
 	c->accepted_at = c->last_rx = wmq_now_ms();
 	c->peer_receive_max = 65535;
 	c->peer_max_packet = 268435455u + 5u;
+	if (addr) {
+		c->addr = *addr;
+		c->has_addr = true;
+	}
+	c->refuse = (uint8_t)refuse;
 	/* Until CONNECT completes only a small packet is accepted. */
 	wmq_conn_init(&c->conn, fd, &wmq_transport_tcp, peer,
 		      (size_t)b->cfg.max_packet_size_pre_connect + 5u,
@@ -356,6 +362,28 @@ static void handle_connect(struct wmq_client *c, const struct wmq_pkt *pkt)
 	uint16_t server_keepalive = 0;
 
 	c->version = con->version;
+	if (c->refuse == WMQ_DEFENCE_RATE_LIMITED) {
+		/* Found at accept. [MQTT-3.2.2-6]/[MQTT-3.2.2-7] a v5 CONNACK
+		 * with a reason code >= 0x80, then close: 0x9F (Connection rate
+		 * exceeded). 3.1.1 has no return code for it ([MQTT-3.2.2-4]
+		 * lists the only ones), so the connection is closed without
+		 * CONNACK ([MQTT-3.2.2-5] permits closing). */
+		if (c->version == WMQ_V5) {
+			connack_fail(c, WMQ_RC_CONNECTION_RATE_EXCEEDED, "connection rate exceeded");
+		} else {
+			c->b->stats.connects_refused++;
+			WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "connection from %s refused: connection rate exceeded",
+				c->conn.peer);
+			wmq_client_close(c, RC_NONE, NULL);
+		}
+		return;
+	}
+	if (c->refuse == WMQ_DEFENCE_BANNED) {
+		/* address ban or lock-out found at accept: v5 0x8A (Banned),
+		 * 3.1.1 return code 5 (Not authorized) */
+		connack_fail(c, WMQ_RC_BANNED, "banned");
+		return;
+	}
 	if (c->listener->cfg.use_identity_as_username && c->listener->tls) {
 		/* The verified certificate names the client; the CONNECT
 		 * username is ignored (mosquitto's use_identity_as_username). */
@@ -409,6 +437,20 @@ static void handle_connect(struct wmq_client *c, const struct wmq_pkt *pkt)
 			connack_fail(c, WMQ_RC_SERVER_BUSY, "out of memory");
 			return;
 		}
+	}
+	/* Bans (client id as sent, username, address), lock-outs and the
+	 * back-off: before any credential is verified. */
+	struct wmq_defence_hit hit;
+	uint64_t backoff_ms = 0;
+	switch (wmq_security_check_login(c, con->client_id, &hit)) {
+	case WMQ_DEFENCE_BANNED:
+		connack_fail(c, WMQ_RC_BANNED, "banned");
+		return;
+	case WMQ_DEFENCE_BACKOFF:
+		backoff_ms = hit.wait_ms ? hit.wait_ms : 1;
+		break;
+	default:
+		break;
 	}
 	c->keepalive = con->keepalive;
 	c->pend.clean = con->clean;
@@ -493,7 +535,7 @@ static void handle_connect(struct wmq_client *c, const struct wmq_pkt *pkt)
 		 * the pool still reads its groups, roles and binding. */
 		if (!b->authpool)
 			finish_connect(c);
-		else if (!wmq_security_submit(c, c->username, (struct wmq_bytes){NULL, 0}, false, true))
+		else if (!wmq_security_submit(c, c->username, (struct wmq_bytes){NULL, 0}, false, true, 0))
 			connack_fail(c, WMQ_RC_SERVER_BUSY, "out of memory");
 		return;
 	}
@@ -516,7 +558,26 @@ static void handle_connect(struct wmq_client *c, const struct wmq_pkt *pkt)
 		finish_connect(c);
 		return;
 	}
-	if (!wmq_security_submit(c, creds ? c->username : NULL, con->password, con->has_password, !creds))
+	uint64_t hold = 0;
+	if (creds && backoff_ms) {
+		/* Back-off after failed logins: hold the CONNECT until it ends
+		 * (verified then), or refuse it unverified when the wait is
+		 * longer than auth_max_hold_ms (or half the connect timeout),
+		 * or another CONNECT from this address is already held. The
+		 * answer is the same as for a wrong password: no oracle. */
+		uint64_t limit = b->cfg.auth_max_hold_ms;
+		if (limit > b->cfg.connect_timeout_ms / 2u)
+			limit = b->cfg.connect_timeout_ms / 2u;
+		if (backoff_ms > limit || wmq_security_holding(c)) {
+			wmq_security_backoff_refused(c, backoff_ms);
+			connack_fail(c, WMQ_RC_BAD_USER_OR_PASSWORD, "bad username or password");
+			return;
+		}
+		hold = backoff_ms;
+		b->stats.backoff_held++;
+	}
+	c->pw_attempt = creds;
+	if (!wmq_security_submit(c, creds ? c->username : NULL, con->password, con->has_password, !creds, hold))
 		connack_fail(c, WMQ_RC_SERVER_BUSY, "out of memory");
 }
 
@@ -528,10 +589,14 @@ void wmq_client_auth_done(struct wmq_client *c, const struct wmq_authpool_job *j
 		 * wrong password and a client id bound to someone else all get
 		 * the same code and the same words. */
 		b->stats.auth_refused++;
+		if (!j->failed) /* a store error is not the client's failure */
+			wmq_security_login_result(c, false);
 		wmq_security_audit_authn(c, j->failed ? "error" : "bad username or password");
 		connack_fail(c, WMQ_RC_BAD_USER_OR_PASSWORD, "bad username or password");
 		return;
 	}
+	if (c->pw_attempt)
+		wmq_security_login_result(c, true);
 	if (wmq_security_principal(c, j) != WMQ_OK) {
 		connack_fail(c, WMQ_RC_SERVER_BUSY, "out of memory");
 		return;

@@ -18,13 +18,24 @@
  * a failed load at start stops the broker: fail closed). Without rules
  * nothing is checked (phase 1: the store may hold users only).
  *
+ * Brute-force defence (security/defence.h, docs/SECURITY.md): b->defence
+ * exists with or without a store (connection rate, back-off, lock-outs);
+ * administrative bans come from the store's bans table, loaded at start and
+ * again on SIGHUP / wmq_security_changed(WMQ_SEC_CHG_BANS), and a ban then
+ * closes the live connections it matches. A CONNECT that arrives during a
+ * back-off is held (its job parked in c->held_job, no thread blocked) and
+ * submitted when the back-off ends, one per address at a time; a longer
+ * wait refuses it without verification.
+ *
  * Threading: the worker's thread only (the pool threads touch jobs only).
- * Ownership: b->authpool, b->policy and b->audit belong to the broker;
- * c->authz to its connection. */
+ * Ownership: b->authpool, b->policy, b->audit and b->defence belong to the
+ * broker; c->authz and c->held_job to its connection. */
+#include <inttypes.h>
 #include <string.h>
 
 #include "broker/broker.h"
 #include "common/alloc.h"
+#include "common/time.h"
 #include "security/policy_load.h"
 #include "store/identity.h"
 
@@ -94,9 +105,209 @@ static wmq_err load_policy(struct wmq_broker *b, struct wmq_policy **out)
 	return WMQ_OK;
 }
 
+static void defence_opts(const struct wmq_config *cfg, struct wmq_defence_opts *o)
+{
+	wmq_defence_opts_default(o);
+	o->pair_free = cfg->auth_backoff_free;
+	o->pair_base_ms = cfg->auth_backoff_base_ms;
+	o->pair_cap_ms = cfg->auth_backoff_max_ms;
+	o->pair_ban_after = cfg->auth_lockout_after;
+	o->pair_ban_ms = cfg->auth_lockout_ms;
+	o->addr_free = cfg->auth_addr_backoff_free;
+	o->addr_base_ms = cfg->auth_addr_backoff_base_ms;
+	o->addr_cap_ms = cfg->auth_addr_backoff_max_ms;
+	o->addr_ban_after = cfg->auth_addr_lockout_after;
+	o->addr_ban_ms = cfg->auth_addr_lockout_ms;
+	o->decay_ms = cfg->auth_failure_decay_ms ? cfg->auth_failure_decay_ms : 1000u;
+	o->conn_rate_per_s = cfg->max_connection_rate;
+	o->conn_burst = cfg->connection_burst;
+}
+
+/* One ban as read from the store. */
+struct ban_row {
+	enum wmq_ban_kind kind;
+	char *value;
+	char *reason;
+	int64_t expires_ms;
+};
+
+struct ban_rows {
+	struct ban_row *v;
+	size_t n, cap;
+	bool nomem;
+};
+
+static void ban_rows_free(struct ban_rows *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		wmq_free(r->v[i].value);
+		wmq_free(r->v[i].reason);
+	}
+	wmq_free(r->v);
+	memset(r, 0, sizeof *r);
+}
+
+static bool ban_rows_push(struct ban_rows *r, enum wmq_ban_kind kind, const char *value, const char *reason,
+			  int64_t expires_ms)
+{
+	if (r->n == r->cap) {
+		size_t nc = r->cap ? r->cap * 2 : 16;
+		struct ban_row *nv = wmq_realloc(r->v, nc * sizeof *nv);
+		if (!nv) {
+			r->nomem = true;
+			return false;
+		}
+		r->v = nv;
+		r->cap = nc;
+	}
+	struct ban_row *row = &r->v[r->n];
+	row->kind = kind;
+	row->expires_ms = expires_ms;
+	row->value = wmq_strdup(value);
+	row->reason = reason ? wmq_strdup(reason) : NULL;
+	if (!row->value || (reason && !row->reason)) {
+		wmq_free(row->value);
+		wmq_free(row->reason);
+		r->nomem = true;
+		return false;
+	}
+	r->n++;
+	return true;
+}
+
+static wmq_err store_ban_fn(void *arg, const struct wmq_store_id_ban *sb)
+{
+	struct ban_rows *r = arg;
+	int64_t exp = sb->expires_at > 0 ? sb->expires_at * 1000 : 0;
+	WMQ_ENSURE(ban_rows_push(r, (enum wmq_ban_kind)sb->kind, sb->value, sb->reason, exp), WMQ_ERR_NOMEM);
+	return WMQ_OK;
+}
+
+static void live_ban_fn(void *arg, enum wmq_ban_kind kind, const char *value, int64_t until_ms,
+			const char *reason)
+{
+	WMQ_UNUSED(until_ms);
+	WMQ_UNUSED(reason);
+	if (kind == WMQ_BAN_CLIENT_ID || kind == WMQ_BAN_USERNAME || kind == WMQ_BAN_ADDRESS)
+		(void)ban_rows_push(arg, kind, value, NULL, 0);
+}
+
+/* Make the defence's administrative bans those of the store (lock-outs
+ * stay). A store that cannot be read keeps the bans in force. */
+static wmq_err load_bans(struct wmq_broker *b, size_t *count)
+{
+	struct wmq_store_id_opts o = {.flags = WMQ_STORE_READONLY, .busy_timeout_ms = 5000, .log = &b->log};
+	struct wmq_store_id *h = NULL;
+	struct ban_rows rows = {0}, old = {0};
+	int64_t now = wmq_wall_ms();
+	wmq_err rc;
+
+	*count = 0;
+	rc = wmq_store_id_open(b->cfg.persistence_file, &o, &h);
+	if (rc == WMQ_OK)
+		rc = wmq_store_id_ban_list(h, now / 1000, store_ban_fn, &rows);
+	if (rc != WMQ_OK) {
+		WMQ_LOG(&b->log, WMQ_LOG_ERROR, "bans: %s", h ? wmq_store_id_errmsg(h) : wmq_err_str(rc));
+		wmq_store_id_close(h);
+		ban_rows_free(&rows);
+		return rc;
+	}
+	wmq_store_id_close(h);
+	/* Replace: drop every administrative ban, then add the store's. One
+	 * thread runs this and every check, so no connection sees the gap. */
+	(void)wmq_defence_ban_list(b->defence, now, live_ban_fn, &old);
+	for (size_t i = 0; i < old.n; i++)
+		if (wmq_defence_ban_del(b->defence, old.v[i].kind, old.v[i].value) != WMQ_OK) {
+			/* expired in the meantime: gone anyway */
+		}
+	ban_rows_free(&old);
+	for (size_t i = 0; i < rows.n; i++) {
+		const struct ban_row *r = &rows.v[i];
+		rc = wmq_defence_ban_add(b->defence, r->kind, r->value, r->expires_ms, r->reason, now);
+		if (rc == WMQ_OK)
+			(*count)++;
+		else
+			WMQ_LOG(&b->log, WMQ_LOG_WARNING, "ban %s %s not loaded: %s",
+				wmq_store_id_ban_kind_str((enum wmq_store_id_ban_kind)r->kind), r->value,
+				wmq_err_str(rc));
+	}
+	ban_rows_free(&rows);
+	return WMQ_OK;
+}
+
+static const char *ban_kind_name(enum wmq_ban_kind k)
+{
+	switch (k) {
+	case WMQ_BAN_CLIENT_ID:
+		return "client id";
+	case WMQ_BAN_USERNAME:
+		return "username";
+	case WMQ_BAN_ADDRESS:
+		return "address";
+	case WMQ_BAN_LOCKOUT_PAIR:
+		return "lock-out of address and username";
+	case WMQ_BAN_LOCKOUT_ADDR:
+		return "lock-out of address";
+	}
+	return "ban";
+}
+
+static void audit_line(struct wmq_client *c, enum wmq_audit_kind kind, const char *event, const char *reason,
+		       const struct wmq_audit_field *f, size_t nf);
+
+/* Close the live connections a ban in force matches (client id, username,
+ * address): [MQTT-4.13.1-1] MQTT 5 gets DISCONNECT 0x98 (Administrative
+ * action; DISCONNECT has no Banned code). */
+static void enforce_bans(struct wmq_broker *b)
+{
+	for (struct wmq_client *c = b->clients; c; c = c->next) {
+		struct wmq_defence_hit hit;
+		if (c->state != WMQ_CL_CONNECTED && c->state != WMQ_CL_AUTH)
+			continue;
+		if (!c->has_addr)
+			continue;
+		memset(&hit, 0, sizeof hit);
+		struct wmq_bytes cid = wmq_bytes_cstr(c->client_id ? c->client_id : "");
+		struct wmq_bytes user = c->username ? wmq_bytes_cstr(c->username) : (struct wmq_bytes){NULL, 0};
+		enum wmq_defence_verdict v =
+			wmq_defence_check_login(b->defence, &c->addr, cid, user, wmq_wall_ms(), &hit);
+		if (v != WMQ_DEFENCE_BANNED || hit.kind > WMQ_BAN_ADDRESS)
+			continue; /* back-offs and lock-outs do not end live sessions */
+		b->stats.ban_disconnects++;
+		struct wmq_audit_field f[1] = {{.key = "ban", .str = wmq_bytes_cstr(ban_kind_name(hit.kind))}};
+		audit_line(c, WMQ_AUDIT_BAN, "ban.disconnect", hit.reason[0] ? hit.reason : "banned", f, 1);
+		wmq_client_close(c, WMQ_RC_ADMIN_ACTION, "banned");
+	}
+}
+
+static void reload_bans(struct wmq_broker *b)
+{
+	size_t n = 0;
+	if (!b->store || !b->defence)
+		return;
+	if (load_bans(b, &n) != WMQ_OK) {
+		WMQ_LOG(&b->log, WMQ_LOG_ERROR, "ban reload failed, keeping the bans in force");
+		return;
+	}
+	WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "%zu bans in force", n);
+	enforce_bans(b);
+}
+
+void wmq_security_reconfigure(struct wmq_broker *b)
+{
+	struct wmq_defence_opts dop;
+	defence_opts(&b->cfg, &dop);
+	if (b->defence && wmq_defence_set_opts(b->defence, &dop) != WMQ_OK)
+		WMQ_LOG(&b->log, WMQ_LOG_ERROR, "reload: brute-force defence settings not applied");
+}
+
 wmq_err wmq_security_open(struct wmq_broker *b)
 {
+	struct wmq_defence_opts dop;
 	wmq_hmap_init(&b->auth_waiting);
+	wmq_hmap_init(&b->held_addrs);
+	defence_opts(&b->cfg, &dop);
+	WMQ_TRY(wmq_defence_new(&dop, &b->defence));
 	if (b->cfg.audit_file) {
 		struct wmq_audit_opts ao;
 		wmq_audit_opts_default(&ao);
@@ -119,6 +330,10 @@ wmq_err wmq_security_open(struct wmq_broker *b)
 	wmq_pw_ctx_opts_default(&po);
 	WMQ_TRY(wmq_authpool_new(b->cfg.persistence_file, &po, &b->log, &b->authpool));
 	WMQ_TRY(wmq_ev_add(b->ev, &b->authpool_h, wmq_authpool_fd(b->authpool), WMQ_EV_READ, on_pool, b));
+	size_t nbans = 0;
+	WMQ_TRY(load_bans(b, &nbans)); /* fail closed: no start without the bans */
+	if (nbans)
+		WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "%zu bans in force", nbans);
 	if (b->cfg.authorization == WMQ_AUTHZ_OFF) {
 		WMQ_LOG(&b->log, WMQ_LOG_WARNING, "authorization off: ACL rules are not enforced");
 		return WMQ_OK;
@@ -144,6 +359,9 @@ void wmq_security_close(struct wmq_broker *b)
 		b->authpool = NULL;
 	}
 	wmq_hmap_cleanup(&b->auth_waiting);
+	wmq_hmap_cleanup(&b->held_addrs);
+	wmq_defence_free(b->defence);
+	b->defence = NULL;
 	wmq_policy_unref(b->policy);
 	b->policy = NULL;
 	if (b->audit) {
@@ -181,7 +399,7 @@ static bool reload_policy(struct wmq_broker *b)
 
 void wmq_security_reload(struct wmq_broker *b)
 {
-	wmq_security_changed(b, WMQ_SEC_CHG_POLICY | WMQ_SEC_CHG_USERS);
+	wmq_security_changed(b, WMQ_SEC_CHG_POLICY | WMQ_SEC_CHG_USERS | WMQ_SEC_CHG_BANS | WMQ_SEC_CHG_PSK);
 }
 
 /* ---- live revocation ------------------------------------------------------
@@ -297,7 +515,11 @@ void wmq_security_resumed(struct wmq_client *c)
 
 void wmq_security_changed(struct wmq_broker *b, unsigned what)
 {
-	if (!b->store || !(what & (WMQ_SEC_CHG_POLICY | WMQ_SEC_CHG_USERS)))
+	if (!b->store)
+		return;
+	if (what & WMQ_SEC_CHG_BANS)
+		reload_bans(b); /* and close the live sessions a new ban names */
+	if (!(what & (WMQ_SEC_CHG_POLICY | WMQ_SEC_CHG_USERS)))
 		return;
 	if (!reload_policy(b))
 		return;
@@ -312,7 +534,7 @@ void wmq_security_changed(struct wmq_broker *b, unsigned what)
 }
 
 bool wmq_security_submit(struct wmq_client *c, const char *username, struct wmq_bytes password,
-			 bool has_password, bool anonymous)
+			 bool has_password, bool anonymous, uint64_t hold_ms)
 {
 	struct wmq_broker *b = c->b;
 	uint64_t token = ++b->next_auth_token;
@@ -324,14 +546,64 @@ bool wmq_security_submit(struct wmq_client *c, const char *username, struct wmq_
 		wmq_authpool_job_free(j);
 		return false;
 	}
+	if (hold_ms && c->has_addr) {
+		if (wmq_hmap_put(&b->held_addrs, &c->addr, sizeof c->addr, c) != WMQ_OK) {
+			(void)wmq_hmap_del(&b->auth_waiting, &j->token, sizeof j->token);
+			wmq_authpool_job_free(j);
+			return false;
+		}
+		c->held_job = j;
+		c->hold_until = b->now + hold_ms;
+		if (!b->next_hold_at || c->hold_until < b->next_hold_at)
+			b->next_hold_at = c->hold_until;
+		c->auth_token = token;
+		c->state = WMQ_CL_AUTH;
+		return true;
+	}
 	c->auth_token = token;
 	c->state = WMQ_CL_AUTH;
 	wmq_authpool_submit(b->authpool, j);
 	return true;
 }
 
+bool wmq_security_holding(const struct wmq_client *c)
+{
+	return c->has_addr && wmq_hmap_get(&c->b->held_addrs, &c->addr, sizeof c->addr) != NULL;
+}
+
+static void unhold(struct wmq_client *c)
+{
+	if (wmq_hmap_get(&c->b->held_addrs, &c->addr, sizeof c->addr) == c)
+		(void)wmq_hmap_del(&c->b->held_addrs, &c->addr, sizeof c->addr);
+}
+
+void wmq_security_release_held(struct wmq_broker *b, uint64_t now)
+{
+	uint64_t next = 0;
+	if (!b->next_hold_at || now < b->next_hold_at)
+		return;
+	for (struct wmq_client *c = b->clients; c; c = c->next) {
+		if (!c->held_job || c->state != WMQ_CL_AUTH)
+			continue;
+		if (c->hold_until <= now) {
+			struct wmq_authpool_job *j = c->held_job;
+			c->held_job = NULL;
+			unhold(c);
+			wmq_authpool_submit(b->authpool, j);
+		} else if (!next || c->hold_until < next) {
+			next = c->hold_until;
+		}
+	}
+	b->next_hold_at = next;
+}
+
 void wmq_security_forget(struct wmq_client *c)
 {
+	if (c->held_job) {
+		unhold(c);
+		wmq_authpool_job_free(c->held_job);
+		c->held_job = NULL;
+	}
 	if (c->auth_token) {
 		(void)wmq_hmap_del(&c->b->auth_waiting, &c->auth_token, sizeof c->auth_token);
 		c->auth_token = 0;
@@ -427,6 +699,103 @@ bool wmq_security_will_ok(struct wmq_broker *b, struct wmq_session *s)
 void wmq_security_audit_authn(struct wmq_client *c, const char *reason)
 {
 	audit_line(c, WMQ_AUDIT_AUTHN, "connect", reason, NULL, 0);
+}
+
+/* An audit line for a connection refused at accept (no client yet). */
+static void audit_conn(struct wmq_broker *b, struct wmq_listener *l, const char *peer, const char *event,
+		       const char *reason)
+{
+	char port[16];
+	if (!b->audit)
+		return;
+	snprintf(port, sizeof port, "%u", l ? l->bound_port : 0u);
+	struct wmq_audit_event ev = {
+		.kind = WMQ_AUDIT_CONN,
+		.event = event,
+		.listener = wmq_bytes_cstr(port),
+		.peer = wmq_bytes_cstr(peer),
+		.decision = WMQ_AUDIT_DENY,
+		.reason = reason,
+	};
+	if (wmq_audit_write(b->audit, &ev) != WMQ_OK)
+		WMQ_LOG(&b->log, WMQ_LOG_WARNING, "audit_file: a line could not be written");
+}
+
+enum wmq_defence_verdict wmq_security_on_accept(struct wmq_broker *b, struct wmq_listener *l,
+						const struct wmq_addr *a, const char *peer)
+{
+	struct wmq_defence_hit hit;
+	memset(&hit, 0, sizeof hit);
+	enum wmq_defence_verdict v = wmq_defence_on_connect(b->defence, a, wmq_wall_ms(), &hit);
+	if (v == WMQ_DEFENCE_RATE_LIMITED) {
+		b->stats.refused_rate++;
+		WMQ_LOG(&b->log, WMQ_LOG_INFO, "connection from %s over max_connection_rate", peer);
+		audit_conn(b, l, peer, "connect.rate", "connection rate exceeded");
+	} else if (v == WMQ_DEFENCE_BANNED) {
+		b->stats.refused_banned++;
+		WMQ_LOG(&b->log, WMQ_LOG_INFO, "connection from %s refused: %s", peer, ban_kind_name(hit.kind));
+		audit_conn(b, l, peer, "connect.banned", ban_kind_name(hit.kind));
+	}
+	return v;
+}
+
+enum wmq_defence_verdict wmq_security_check_login(struct wmq_client *c, struct wmq_bytes cid,
+						  struct wmq_defence_hit *hit)
+{
+	struct wmq_broker *b = c->b;
+	memset(hit, 0, sizeof *hit);
+	if (!c->has_addr)
+		return WMQ_DEFENCE_OK;
+	struct wmq_bytes user = c->username ? wmq_bytes_cstr(c->username) : (struct wmq_bytes){NULL, 0};
+	enum wmq_defence_verdict v = wmq_defence_check_login(b->defence, &c->addr, cid, user, wmq_wall_ms(), hit);
+	if (v == WMQ_DEFENCE_BANNED) {
+		b->stats.refused_banned++;
+		struct wmq_audit_field f[1] = {{.key = "ban", .str = wmq_bytes_cstr(ban_kind_name(hit->kind))}};
+		audit_line(c, WMQ_AUDIT_AUTHN, "connect", "banned", f, 1);
+	}
+	return v;
+}
+
+void wmq_security_backoff_refused(struct wmq_client *c, uint64_t wait_ms)
+{
+	c->b->stats.backoff_refused++;
+	struct wmq_audit_field f[1] = {{.key = "wait_ms", .num = (int64_t)wait_ms, .is_num = true}};
+	audit_line(c, WMQ_AUDIT_AUTHN, "connect", "failed-login back-off", f, 1);
+}
+
+void wmq_security_login_result(struct wmq_client *c, bool ok)
+{
+	struct wmq_broker *b = c->b;
+	struct wmq_bytes user = c->username ? wmq_bytes_cstr(c->username) : (struct wmq_bytes){NULL, 0};
+	if (!c->has_addr)
+		return;
+	if (ok) {
+		wmq_defence_login_succeeded(b->defence, &c->addr, user);
+		return;
+	}
+	struct wmq_defence_failure r;
+	wmq_defence_login_failed(b->defence, &c->addr, user, wmq_wall_ms(), &r);
+	if (!r.locked_out)
+		return;
+	char addr[64], esc[96];
+	wmq_addr_format(&c->addr, addr, sizeof addr);
+	b->stats.lockouts++;
+	int64_t secs = (r.lockout_until_ms - wmq_wall_ms() + 999) / 1000;
+	if (r.lockout_kind == WMQ_BAN_LOCKOUT_ADDR)
+		WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "address %s locked out for %" PRId64 " s after %u failed logins",
+			addr, secs, r.addr_failures);
+	else
+		WMQ_LOG(&b->log, WMQ_LOG_NOTICE,
+			"username '%s' from %s locked out for %" PRId64 " s after %u failed logins",
+			wmq_log_escape(user, esc, sizeof esc), addr, secs, r.pair_failures);
+	struct wmq_audit_field f[3] = {
+		{.key = "ban", .str = wmq_bytes_cstr(ban_kind_name(r.lockout_kind))},
+		{.key = "until_ms", .num = r.lockout_until_ms, .is_num = true},
+		{.key = "failures",
+		 .num = r.lockout_kind == WMQ_BAN_LOCKOUT_ADDR ? r.addr_failures : r.pair_failures,
+		 .is_num = true},
+	};
+	audit_line(c, WMQ_AUDIT_BAN, "lockout", "failed logins", f, 3);
 }
 
 bool wmq_security_check(struct wmq_client *c, enum wmq_policy_action action, struct wmq_bytes topic,

@@ -34,6 +34,19 @@ void wmq_sys_publish(struct wmq_broker *b, uint64_t now)
 	sys_put(b, "$SYS/broker/version", buf, now);
 	snprintf(buf, sizeof buf, "%" PRIu64 " seconds", (now - b->started_at) / 1000u);
 	sys_put(b, "$SYS/broker/uptime", buf, now);
+	/* Brute-force defence (docs/SECURITY.md); before the retained count, so
+	 * that the first round counts these topics too. */
+	sys_u64(b, "$SYS/broker/defence/refused/rate", st->refused_rate, now);
+	sys_u64(b, "$SYS/broker/defence/refused/banned", st->refused_banned, now);
+	sys_u64(b, "$SYS/broker/defence/lockouts", st->lockouts, now);
+	sys_u64(b, "$SYS/broker/defence/backoff/held", st->backoff_held, now);
+	sys_u64(b, "$SYS/broker/defence/backoff/refused", st->backoff_refused, now);
+	sys_u64(b, "$SYS/broker/defence/ban_disconnects", st->ban_disconnects, now);
+	if (b->defence) {
+		struct wmq_defence_stats ds;
+		wmq_defence_get_stats(b->defence, &ds);
+		sys_u64(b, "$SYS/broker/defence/bans", ds.bans, now);
+	}
 	sys_u64(b, "$SYS/broker/clients/connected", b->nconnected, now);
 	sys_u64(b, "$SYS/broker/clients/total", b->sessions.n, now);
 	sys_u64(b, "$SYS/broker/clients/disconnected",

@@ -139,6 +139,22 @@ struct wmq_config {
 	uint32_t sys_interval;           /* seconds between $SYS updates, 0 = off */
 	bool set_tcp_nodelay;
 
+	/* brute-force defence (security/defence.h; docs/SECURITY.md) */
+	uint32_t max_connection_rate;    /* new connections per address per second, 0 = no limit */
+	uint32_t connection_burst;       /* token bucket size */
+	uint32_t auth_backoff_free;      /* failures per (address, username) without delay */
+	uint32_t auth_backoff_base_ms;
+	uint32_t auth_backoff_max_ms;
+	uint32_t auth_lockout_after;     /* 0 = never */
+	uint32_t auth_lockout_ms;
+	uint32_t auth_addr_backoff_free; /* same, per address */
+	uint32_t auth_addr_backoff_base_ms;
+	uint32_t auth_addr_backoff_max_ms;
+	uint32_t auth_addr_lockout_after;
+	uint32_t auth_addr_lockout_ms;
+	uint32_t auth_failure_decay_ms;  /* one failure forgotten per quiet period */
+	uint32_t auth_max_hold_ms;       /* longest back-off a CONNECT is held for */
+
 	/* persistence (issue: durable state) */
 	bool persistence;                /* false = memory only */
 	char *persistence_file;          /* SQLite database path */

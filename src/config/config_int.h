@@ -50,6 +50,7 @@ enum wmq_opt_group {
 	WMQ_GROUP_SESSIONS,
 	WMQ_GROUP_PERSISTENCE,
 	WMQ_GROUP_LOGGING,
+	WMQ_GROUP_DEFENCE,
 	WMQ_GROUP__COUNT
 };
 
@@ -77,7 +78,7 @@ struct wmq_opt_unsupported {
 	const char *hint;
 };
 
-#define WMQ_CONFIG_N_OPTIONS 53
+#define WMQ_CONFIG_N_OPTIONS 67
 extern const struct wmq_opt wmq_config_options[WMQ_CONFIG_N_OPTIONS];
 extern const char *const wmq_config_group_titles[WMQ_GROUP__COUNT];
 extern const struct wmq_opt_unsupported wmq_config_unsupported[];

@@ -45,6 +45,7 @@ const char *const wmq_config_group_titles[WMQ_GROUP__COUNT] = {
 	[WMQ_GROUP_SESSIONS] = "Client identifiers and sessions",
 	[WMQ_GROUP_PERSISTENCE] = "Persistence",
 	[WMQ_GROUP_LOGGING] = "Logging",
+	[WMQ_GROUP_DEFENCE] = "Brute-force defence",
 };
 
 /* clang-format off */
@@ -364,12 +365,85 @@ const struct wmq_opt wmq_config_options[] = {
 	{"audit_file", WMQ_OPT_PATH, WMQ_SCOPE_GLOBAL, 0, WMQ_GROUP_LOGGING,
 	 0, 0, 1, NULL, NULL, G(audit_file), NOL, NULL,
 	 "Tamper-evident audit log (JSON lines, each carrying the hash of the previous one; "
-	 "`wardmq_ctl audit verify FILE` checks the chain): one line per refused authentication and "
-	 "per denied authorization, rate-limited so that a flood cannot fill the disk. Created with "
+	 "`wardmq_ctl audit verify FILE` checks the chain): one line per refused authentication "
+	 "(including bans and failed-login back-off), per denied authorization, per connection "
+	 "refused at accept (connection rate, address ban or lock-out), per lock-out started and per "
+	 "connection closed by a new ban, rate-limited so that a flood cannot fill the disk. Created with "
 	 "mode 0600 and appended to. Unset: no audit log."},
 	{"log_timestamp", WMQ_OPT_BOOL, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_LOGGING,
 	 0, 0, 1, NULL, "true", G(log_timestamp), NOL, "",
 	 "Prefix each log line with the time (ISO 8601, UTC)."},
+
+	/* ---- brute-force defence (docs/SECURITY.md) ---- */
+	{"max_connection_rate", WMQ_OPT_INT, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_DEFENCE,
+	 0, 1000000, 1, NULL, "0", G(max_connection_rate), NOL, NULL,
+	 "New connections accepted per source address per second (a token bucket refilled at this "
+	 "rate, holding `connection_burst` tokens), checked when the connection is accepted, before "
+	 "anything is read. A connection over the rate is answered at CONNECT: MQTT 5 with CONNACK "
+	 "0x9F (Connection rate exceeded), MQTT 3.1.1 (which has no such code) by closing without "
+	 "CONNACK; on a TLS listener it is closed at once, before the handshake. IPv6 sources are "
+	 "grouped by /64. `0` (the default) disables the limit: clients behind one NAT address, "
+	 "test rigs and load generators would otherwise be refused; for a broker exposed to "
+	 "untrusted networks a value such as `10` (with `connection_burst 20`) is a good start. "
+	 "Like every option of this group, a change takes "
+	 "effect on SIGHUP for what follows; counts and lock-outs already recorded are kept."},
+	{"connection_burst", WMQ_OPT_INT, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_DEFENCE,
+	 1, 1000000, 1, NULL, "20", G(connection_burst), NOL, NULL,
+	 "Connections one source address may open at once before `max_connection_rate` applies "
+	 "(the size of its token bucket)."},
+	{"auth_backoff_free", WMQ_OPT_INT, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_DEFENCE,
+	 0, 1000, 1, NULL, "1", G(auth_backoff_free), NOL, NULL,
+	 "Failed logins per (source address, username) that cost no delay. Each further failure "
+	 "doubles the wait before the next attempt for that pair is verified, from "
+	 "`auth_backoff_base_ms` up to `auth_backoff_max_ms`. The unknown-user and wrong-password "
+	 "paths count the same. A successful login clears the pair."},
+	{"auth_backoff_base_ms", WMQ_OPT_MILLIS, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_DEFENCE,
+	 0, 3600000, 1, NULL, "1000", G(auth_backoff_base_ms), NOL, NULL,
+	 "First back-off delay, in milliseconds, per (source address, username) after the free "
+	 "failures. `0` disables the back-off (lock-outs still apply)."},
+	{"auth_backoff_max_ms", WMQ_OPT_MILLIS, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_DEFENCE,
+	 0, 86400000, 1, NULL, "60000", G(auth_backoff_max_ms), NOL, NULL,
+	 "Largest back-off delay, in milliseconds, per (source address, username)."},
+	{"auth_lockout_after", WMQ_OPT_INT, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_DEFENCE,
+	 0, 1000000, 1, NULL, "10", G(auth_lockout_after), NOL, NULL,
+	 "Failed logins per (source address, username) after which that pair is locked out for "
+	 "`auth_lockout_seconds`: every CONNECT of that user from that address is refused with "
+	 "CONNACK 0x8A (Banned; 3.1.1: 0x05 Not authorized), even with the right password. Failures "
+	 "decay (see `auth_failure_decay`). `0`: never. The start of a lock-out is logged and "
+	 "written to the audit log."},
+	{"auth_lockout_seconds", WMQ_OPT_SECONDS, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_DEFENCE,
+	 1, 2592000, 1000, NULL, "900", G(auth_lockout_ms), NOL, NULL,
+	 "Length of a lock-out of one (source address, username) pair, in seconds."},
+	{"auth_addr_backoff_free", WMQ_OPT_INT, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_DEFENCE,
+	 0, 1000000, 1, NULL, "5", G(auth_addr_backoff_free), NOL, NULL,
+	 "Failed logins per source address, whatever the username, that cost no delay; beyond "
+	 "them the address backs off as a whole (so that trying many usernames does not escape "
+	 "the back-off). A successful login does not clear the address count."},
+	{"auth_addr_backoff_base_ms", WMQ_OPT_MILLIS, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_DEFENCE,
+	 0, 3600000, 1, NULL, "500", G(auth_addr_backoff_base_ms), NOL, NULL,
+	 "First back-off delay per source address, in milliseconds; `0` disables it."},
+	{"auth_addr_backoff_max_ms", WMQ_OPT_MILLIS, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_DEFENCE,
+	 0, 86400000, 1, NULL, "30000", G(auth_addr_backoff_max_ms), NOL, NULL,
+	 "Largest back-off delay per source address, in milliseconds."},
+	{"auth_addr_lockout_after", WMQ_OPT_INT, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_DEFENCE,
+	 0, 1000000, 1, NULL, "50", G(auth_addr_lockout_after), NOL, NULL,
+	 "Failed logins per source address after which the whole address is locked out for "
+	 "`auth_addr_lockout_seconds` (new connections from it get CONNACK 0x8A / 0x05). `0`: "
+	 "never."},
+	{"auth_addr_lockout_seconds", WMQ_OPT_SECONDS, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_DEFENCE,
+	 1, 2592000, 1000, NULL, "3600", G(auth_addr_lockout_ms), NOL, NULL,
+	 "Length of an address lock-out, in seconds."},
+	{"auth_failure_decay", WMQ_OPT_SECONDS, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_DEFENCE,
+	 1, 86400, 1000, NULL, "60", G(auth_failure_decay_ms), NOL, NULL,
+	 "One recorded login failure (per pair and per address) is forgotten per this many seconds "
+	 "without a new failure."},
+	{"auth_max_hold_ms", WMQ_OPT_MILLIS, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_DEFENCE,
+	 0, 60000, 1, NULL, "5000", G(auth_max_hold_ms), NOL, NULL,
+	 "A CONNECT that arrives during a back-off is held (no thread blocked) until the back-off "
+	 "ends and then verified, when the wait is at most this many milliseconds (and shorter "
+	 "than half of `connect_timeout`); a longer wait refuses it at once, without verifying the "
+	 "password, with CONNACK 0x86 (Bad user name or password; 3.1.1: 0x04) and an audit line. "
+	 "`0` refuses every attempt made during a back-off."},
 };
 /* clang-format on */
 

@@ -107,13 +107,18 @@ wmq_err wmq_sock_listen(const char *address, uint16_t port, int *fds, size_t max
 	return WMQ_OK;
 }
 
-int wmq_sock_accept(int lfd, char *peer, size_t peerlen)
+int wmq_sock_accept(int lfd, char *peer, size_t peerlen, struct sockaddr_storage *ss_out, socklen_t *sl_out)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
 	int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd >= 0)
+	if (fd >= 0) {
 		wmq_sock_addr_str((struct sockaddr *)&ss, sl, peer, peerlen);
+		if (ss_out && sl_out) {
+			*ss_out = ss;
+			*sl_out = sl;
+		}
+	}
 	return fd;
 }
 

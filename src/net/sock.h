@@ -19,8 +19,9 @@
 WMQ_MUST_USE wmq_err wmq_sock_listen(const char *address, uint16_t port, int *fds, size_t max,
 				     size_t *n, char *errbuf, size_t errlen);
 /* Accept one connection, non-blocking and close-on-exec. Returns the fd, or
- * -1 with errno (EAGAIN when none is pending). Writes "ip:port" to peer. */
-int wmq_sock_accept(int lfd, char *peer, size_t peerlen);
+ * -1 with errno (EAGAIN when none is pending). Writes "ip:port" to peer and,
+ * when |ss| is not NULL, the peer's address to *ss and its length to *sl. */
+int wmq_sock_accept(int lfd, char *peer, size_t peerlen, struct sockaddr_storage *ss, socklen_t *sl);
 /* The local port a listening socket is bound to (for port 0). */
 uint16_t wmq_sock_local_port(int fd);
 /* Render a socket address as "ip:port" / "[ipv6]:port". */

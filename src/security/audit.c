@@ -269,8 +269,10 @@ wmq_err wmq_audit_write(struct wmq_audit *a, const struct wmq_audit_event *ev)
 	wmq_dbuf_init(&b, LINE_MAX_BYTES);
 	pthread_mutex_lock(&a->lock);
 	struct bucket *bk = &a->b[k];
+	/* connections refused at accept (rate, address ban) are client
+	 * triggered too: a flood of them must not fill the disk */
 	bool limited = a->rate && ev->decision == WMQ_AUDIT_DENY &&
-		       (ev->kind == WMQ_AUDIT_AUTHN || ev->kind == WMQ_AUDIT_AUTHZ);
+		       (ev->kind == WMQ_AUDIT_AUTHN || ev->kind == WMQ_AUDIT_AUTHZ || ev->kind == WMQ_AUDIT_CONN);
 	if (limited && !bucket_take(a, bk, now)) {
 		if (!bk->suppressed++)
 			bk->first_ms = now;

@@ -17,7 +17,7 @@
  * '"', '\\', control characters and U+2028/2029 as escapes, invalid UTF-8
  * as U+FFFD; values longer than WMQ_AUDIT_MAX_VALUE bytes are cut and end
  * with "...". There is no field for secrets: the API cannot log a password.
- * Denials a client can trigger (kinds AUTHN and AUTHZ with decision DENY)
+ * Denials a client can trigger (kinds AUTHN, AUTHZ and CONN with decision DENY)
  * pass a token bucket per kind; lines over the rate are counted, not
  * written, and a summary line {"event":"suppressed","count":N,...} is
  * written before the next line of that kind or by wmq_audit_flush().

@@ -230,6 +230,20 @@ wmq_err wmq_defence_new(const struct wmq_defence_opts *o, struct wmq_defence **o
 	return WMQ_OK;
 }
 
+wmq_err wmq_defence_set_opts(struct wmq_defence *d, const struct wmq_defence_opts *o)
+{
+	WMQ_ENSURE(d != NULL && o != NULL && o->decay_ms > 0, WMQ_ERR_INVAL);
+	pthread_mutex_lock(&d->lock);
+	size_t max_tracked = d->o.max_tracked, max_bans = d->o.max_bans;
+	uint8_t prefix = d->o.ipv6_prefix;
+	d->o = *o;
+	d->o.max_tracked = max_tracked;
+	d->o.max_bans = max_bans;
+	d->o.ipv6_prefix = prefix;
+	pthread_mutex_unlock(&d->lock);
+	return WMQ_OK;
+}
+
 static void free_ban_map(struct wmq_hmap *m)
 {
 	size_t i = 0;

@@ -115,6 +115,10 @@ struct wmq_defence; /* opaque */
 
 WMQ_MUST_USE wmq_err wmq_defence_new(const struct wmq_defence_opts *o, struct wmq_defence **out);
 void wmq_defence_free(struct wmq_defence *d); /* NULL-safe */
+/* Reload: new delays, thresholds and rates for the calls that follow;
+ * max_tracked, ipv6_prefix and max_bans keep their values (the tables are
+ * sized by them), as do the entries already tracked. INVAL as _new. */
+WMQ_MUST_USE wmq_err wmq_defence_set_opts(struct wmq_defence *d, const struct wmq_defence_opts *o);
 
 /* At accept, before reading anything: address bans, address lock-out, and
  * the connection rate (one token per call). */

@@ -196,7 +196,14 @@ TEST(table_is_consistent)
 		"identity_source", "psk_hint", "crl_disconnect", "deny_action", "audit_file",
 		"authorization",
 		"websockets_path", "websockets_origin", "websockets_trust_forwarded",
-		"websockets_headers_size", "admin_socket"};
+		"websockets_headers_size", "admin_socket",
+
+		/* brute-force defence */
+		"max_connection_rate", "connection_burst", "auth_backoff_free", "auth_backoff_base_ms",
+		"auth_backoff_max_ms", "auth_lockout_after", "auth_lockout_seconds",
+		"auth_addr_backoff_free", "auth_addr_backoff_base_ms", "auth_addr_backoff_max_ms",
+		"auth_addr_lockout_after", "auth_addr_lockout_seconds", "auth_failure_decay",
+		"auth_max_hold_ms"};
 	for (size_t i = 0; i < WMQ_ARRAY_LEN(names); i++)
 		if (!wmq_config_find(names[i]))
 			TEST_FAIL_("option %s missing from the table", names[i]);

@@ -344,6 +344,35 @@ TEST(connection_rate)
 	wmq_defence_free(d);
 }
 
+TEST(set_opts_applies_to_later_calls)
+{
+	struct wmq_defence *d = mk(rate);
+	struct wmq_addr a = A("192.0.2.60");
+	struct wmq_defence_opts o;
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(wmq_defence_on_connect(d, &a, T0, NULL), WMQ_DEFENCE_OK);
+	ASSERT_EQ(wmq_defence_on_connect(d, &a, T0, NULL), WMQ_DEFENCE_RATE_LIMITED);
+	/* the limit switched off: the same address gets through at once */
+	wmq_defence_opts_default(&o);
+	o.conn_rate_per_s = 0;
+	o.max_tracked = 1; /* ignored: the tables keep their size */
+	ASSERT_EQ(wmq_defence_set_opts(d, &o), WMQ_OK);
+	for (int i = 0; i < 10; i++)
+		ASSERT_EQ(wmq_defence_on_connect(d, &a, T0, NULL), WMQ_DEFENCE_OK);
+	o.decay_ms = 0;
+	ASSERT_EQ(wmq_defence_set_opts(d, &o), WMQ_ERR_INVAL);
+	/* a lower lock-out threshold applies to the next failure */
+	wmq_defence_opts_default(&o);
+	o.pair_ban_after = 2;
+	ASSERT_EQ(wmq_defence_set_opts(d, &o), WMQ_OK);
+	struct wmq_defence_failure f;
+	wmq_defence_login_failed(d, &a, B("u"), T0, &f);
+	ASSERT(!f.locked_out);
+	wmq_defence_login_failed(d, &a, B("u"), T0, &f);
+	ASSERT(f.locked_out);
+	wmq_defence_free(d);
+}
+
 static void tiny(struct wmq_defence_opts *o)
 {
 	o->max_tracked = 8;
@@ -413,6 +442,7 @@ static const struct wmq_test tests[] = {
 	{"admin_bans", admin_bans},
 	{"ban_limit", ban_limit},
 	{"connection_rate", connection_rate},
+	{"set_opts_applies_to_later_calls", set_opts_applies_to_later_calls},
 	{"memory_bound", memory_bound},
 	{"oom_is_safe", oom_is_safe},
 };
