@@ -8,6 +8,7 @@ the user in at once. Imports run as a transaction on the connection: a
 dropped connection rolls back. The socket is 0600, malformed frames get a
 clear error, read-only requests reload nothing, and a broker without a store
 refuses admin_socket at start."""
+import json
 import os
 import queue
 import socket
@@ -302,3 +303,31 @@ def test_connection_limit(setup):
     assert ctl(sock, "user", "list", check=False).returncode == 0
     for c in held:
         c.close()
+
+
+def test_online_ban_and_revocation_reach_live_sessions(setup):
+    """A ban, a deleted user and a revoked rule made through the socket
+    reach connected clients before wardmq_ctl returns: no SIGHUP."""
+    b, sock, _ = setup
+    ctl(sock, "user", "add", "bob", pw="bob-pw")
+    victim = client(b.port, "dev-9", username="bob", password=b"bob-pw")
+    sub = client(b.port, "watch", username="alice", password=b"alice-pw")
+    sub.subscribe(("feed/#", 1), expect=[1])
+    # a ban by client id closes the live session (0x98) and refuses a new one (0x8A)
+    ctl(sock, "ban", "add", "clientid", "dev-9")
+    victim.expect_disconnect(0x98)
+    client(b.port, "dev-9", rc=0x8A, username="bob", password=b"bob-pw").expect_closed()
+    ctl(sock, "ban", "del", "clientid", "dev-9")
+    other = client(b.port, "dev-9", username="bob", password=b"bob-pw")
+    # deleting the user disconnects it
+    ctl(sock, "user", "del", "bob")
+    other.expect_disconnect(0x98)
+    # replacing the allow-all rule by one without feed/# revokes the subscription
+    rules = json.loads(ctl(sock, "--json", "rule", "list").stdout)["rules"]
+    ctl(sock, "rule", "add", "all", "allow", "publish", "#")
+    for r in rules:
+        ctl(sock, "rule", "del", str(r["id"]))
+    pub = client(b.port, "pub", username="alice", password=b"alice-pw")
+    pub.publish("feed/1", b"x", qos=1)
+    sub.expect_nothing(timeout=1.0)
+    assert "subscription feed/# revoked" in b.log_text()
