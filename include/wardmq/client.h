@@ -151,6 +151,14 @@ typedef struct wmq_connect_opts {
 	 * (copied; also used by reconnects). The port is not changed: set
 	 * port 8883 for the usual MQTT-over-TLS port. */
 	const wmq_tls_opts *tls;
+
+	/* Added in 0.3 (zeroed by wmq_connect_opts_init()). true: MQTT over
+	 * WebSockets (RFC 6455, subprotocol "mqtt", binary frames), over TLS
+	 * when |tls| is set too (wss://). The port is not changed. */
+	bool websocket;
+	/* Request path of the upgrade, e.g. "/mqtt" (the default when NULL);
+	 * must start with '/' and hold visible ASCII only. */
+	const char *ws_path;
 } wmq_connect_opts;
 
 /* Fill |o| with the defaults documented above. */
@@ -335,7 +343,9 @@ WMQ_API const char *wmq_client_id(const wmq_client *c);
  * ECONNREFUSED), 0 if none. */
 WMQ_API int wmq_client_sys_errno(const wmq_client *c);
 /* Detail of the last WMQ_E_TLS failure, e.g. "certificate verify failed:
- * unable to get local issuer certificate" or "tlsv1 alert unknown ca";
+ * unable to get local issuer certificate" or "tlsv1 alert unknown ca",
+ * or of a WebSocket failure (WMQ_E_PROTOCOL), e.g. "WebSocket upgrade
+ * refused: "HTTP/1.1 404 Not Found"";
  * "" when there was none. Valid until the next connect attempt. */
 WMQ_API const char *wmq_client_tls_error(const wmq_client *c);
 /* Protocol version of the current / last connection. */

@@ -140,16 +140,11 @@ static void on_signal(struct wmq_ev_handle *h, uint32_t events)
 	}
 }
 
-/* TLS-PSK keys come from the identity store, which the broker does not
- * read yet: a listener with psk_hint is refused at start (see below). */
+/* TLS-PSK keys come from the identity store, cached in memory by
+ * security.c (RFC 4279 §5.1: an unknown identity fails the handshake). */
 static wmq_err psk_lookup(void *arg, const char *identity, uint8_t *key, size_t cap, size_t *len)
 {
-	WMQ_UNUSED(arg);
-	WMQ_UNUSED(identity);
-	WMQ_UNUSED(key);
-	WMQ_UNUSED(cap);
-	*len = 0;
-	return WMQ_ERR_NOTFOUND;
+	return wmq_security_psk_key(arg, identity, key, cap, len);
 }
 
 static wmq_err listener_tls(struct wmq_broker *b, const struct wmq_listener_cfg *lc,
@@ -241,10 +236,11 @@ wmq_err wmq_broker_start(struct wmq_broker *b)
 		b->n_listeners = i + 1; /* freed by wmq_broker_free from here on */
 		if (wmq_listener_is_tls(&l->cfg)) {
 			char terr[512];
-			if (l->cfg.psk_hint) {
+			if (l->cfg.psk_hint && !b->store) {
 				WMQ_LOG(&b->log, WMQ_LOG_ERROR,
-					"%s:%d: listener %u: TLS-PSK needs the identity store, which "
-					"this build does not read yet; remove psk_hint",
+					"%s:%d: listener %u: psk_hint needs the identity store, where "
+					"the keys live (persistence true or --db; keys are added with "
+					"wardmq_ctl psk add)",
 					b->cfg.path ? b->cfg.path : "config", l->cfg.line, l->cfg.port);
 				WMQ_BAIL(WMQ_ERR_INVAL);
 			}

@@ -441,6 +441,7 @@ struct wmq_broker {
 	struct wmq_defence *defence;
 	struct wmq_hmap held_addrs;    /* peer address -> client holding a CONNECT */
 	uint64_t next_hold_at;         /* monotonic ms of the earliest hold, 0 = none */
+	struct wmq_hmap psk;           /* TLS-PSK identity -> key (security.c) */
 };
 
 /* broker.c */
@@ -505,6 +506,14 @@ enum wmq_sec_change {
 /* The identity store changed under the running broker (admin socket,
  * SIGHUP): reload what |what| names and make it reach live sessions. */
 void wmq_security_changed(struct wmq_broker *b, unsigned what);
+/* The TLS-PSK key of |identity| from the in-memory cache (loaded from the
+ * store at start, on SIGHUP and on WMQ_SEC_CHG_PSK/USERS). WMQ_OK with
+ * *len, NOTFOUND, LIMIT (key longer than |cap|). */
+WMQ_MUST_USE wmq_err wmq_security_psk_key(struct wmq_broker *b, const char *identity, uint8_t *key,
+					  size_t cap, size_t *len);
+/* The user attached to a PSK identity (wardmq_ctl psk add --user), or NULL
+ * (none, or unknown identity). Borrowed until the next PSK reload. */
+const char *wmq_security_psk_user(struct wmq_broker *b, const char *identity);
 /* Queue |c|'s CONNECT on the pool; false when out of memory. |anonymous|:
  * no password check (anonymous client, or username proved by TLS).
  * |hold_ms| > 0: keep the job until then (back-off), see

@@ -317,6 +317,8 @@ static void ws_opened(struct wmq_client *c);
  * layer, so they go through wmq_ws_with_inner() (plain call otherwise). */
 struct tls_identity_call {
 	enum wmq_tls_identity which;
+	bool psk;      /* PSK listener: the PSK identity first */
+	bool from_psk; /* out: |id| is a PSK identity */
 	wmq_err rc;
 	const char *err;
 	char id[1024];
@@ -325,7 +327,13 @@ struct tls_identity_call {
 static void tls_identity_fn(struct wmq_conn *conn, void *arg)
 {
 	struct tls_identity_call *q = arg;
-	q->rc = wmq_tls_peer_identity(conn, q->which, q->id, sizeof q->id);
+	q->rc = WMQ_ERR_NOTFOUND;
+	if (q->psk) {
+		q->rc = wmq_tls_psk_identity(conn, q->id, sizeof q->id);
+		q->from_psk = q->rc == WMQ_OK;
+	}
+	if (q->rc == WMQ_ERR_NOTFOUND)
+		q->rc = wmq_tls_peer_identity(conn, q->which, q->id, sizeof q->id);
 	q->err = q->rc == WMQ_OK ? "" : wmq_tls_last_error(conn);
 }
 
@@ -385,18 +393,28 @@ static void handle_connect(struct wmq_client *c, const struct wmq_pkt *pkt)
 		return;
 	}
 	if (c->listener->cfg.use_identity_as_username && c->listener->tls) {
-		/* The verified certificate names the client; the CONNECT
-		 * username is ignored (mosquitto's use_identity_as_username). */
+		/* The verified certificate (or the PSK identity on a PSK
+		 * connection) names the client; the CONNECT username is
+		 * ignored (mosquitto's use_identity_as_username). The identity
+		 * is UTF-8 without '+' or '#' (checked by the TLS engine). */
 		struct tls_identity_call q = {
 			.which = (enum wmq_tls_identity)c->listener->cfg.identity_source,
+			.psk = c->listener->cfg.psk_hint != NULL,
 			.rc = WMQ_ERR_INTERNAL,
 		};
 		char *id = q.id;
 		/* wss: the TLS functions see the wrapped transport (ws.h) */
 		wmq_ws_with_inner(&c->conn, tls_identity_fn, &q);
+		if (q.rc == WMQ_OK && q.from_psk) {
+			/* an identity added with a user (wardmq_ctl psk add
+			 * --user) logs in as that user */
+			const char *pu = wmq_security_psk_user(b, id);
+			if (pu && strlen(pu) < sizeof q.id)
+				memmove(id, pu, strlen(pu) + 1);
+		}
 		if (q.rc != WMQ_OK) {
-			WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "connection from %s: no usable certificate identity: %s",
-				c->conn.peer, q.err);
+			WMQ_LOG(&b->log, WMQ_LOG_NOTICE,
+				"connection from %s: no usable certificate or PSK identity: %s", c->conn.peer, q.err);
 			connack_fail(c, WMQ_RC_NOT_AUTHORIZED, "certificate identity refused");
 			return;
 		}

@@ -27,9 +27,15 @@
  * submitted when the back-off ends, one per address at a time; a longer
  * wait refuses it without verification.
  *
+ * TLS-PSK keys: b->psk maps identity -> key, read from the store's
+ * psk_identities at start, on SIGHUP and after wmq_security_changed(
+ * WMQ_SEC_CHG_PSK / _USERS); a failed reload keeps the previous map. The TLS
+ * engine asks for a key during a handshake (wmq_security_psk_key). Keys are
+ * wiped when freed and never logged.
+ *
  * Threading: the worker's thread only (the pool threads touch jobs only).
- * Ownership: b->authpool, b->policy, b->audit and b->defence belong to the
- * broker; c->authz and c->held_job to its connection. */
+ * Ownership: b->authpool, b->policy, b->psk, b->audit and b->defence belong
+ * to the broker; c->authz and c->held_job to its connection. */
 #include <inttypes.h>
 #include <string.h>
 
@@ -300,6 +306,155 @@ void wmq_security_reconfigure(struct wmq_broker *b)
 	if (b->defence && wmq_defence_set_opts(b->defence, &dop) != WMQ_OK)
 		WMQ_LOG(&b->log, WMQ_LOG_ERROR, "reload: brute-force defence settings not applied");
 }
+/* ---- TLS-PSK keys ------------------------------------------------------------- */
+
+struct psk_ent {
+	size_t key_len;
+	uint8_t key[WMQ_STORE_ID_PSK_MAX]; /* secret */
+	const char *user;                  /* attached user (in |identity|'s buffer) or NULL */
+	char identity[];                   /* the map's key, then the user's name */
+};
+
+static void psk_ent_free(struct psk_ent *e)
+{
+	if (!e)
+		return;
+	/* volatile writes: the compiler may not drop the wipe before free */
+	volatile uint8_t *k = e->key;
+	for (size_t i = 0; i < sizeof e->key; i++)
+		k[i] = 0;
+	wmq_free(e);
+}
+
+static void psk_map_free(struct wmq_hmap *m)
+{
+	size_t i = 0;
+	struct wmq_hent *he;
+	while ((he = wmq_hmap_next(m, &i)) != NULL)
+		psk_ent_free(he->val);
+	wmq_hmap_cleanup(m);
+}
+
+struct psk_names {
+	char **v;
+	size_t n, cap;
+};
+
+static wmq_err psk_name_cb(void *arg, const char *identity, const char *user, int64_t created_at)
+{
+	struct psk_names *l = arg;
+	WMQ_UNUSED(user);
+	WMQ_UNUSED(created_at);
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? 2 * l->cap : 16;
+		char **nv = wmq_realloc(l->v, nc * sizeof *nv);
+		WMQ_ENSURE(nv != NULL, WMQ_ERR_NOMEM);
+		l->v = nv;
+		l->cap = nc;
+	}
+	l->v[l->n] = wmq_strdup(identity);
+	WMQ_ENSURE(l->v[l->n] != NULL, WMQ_ERR_NOMEM);
+	l->n++;
+	return WMQ_OK;
+}
+
+/* Read every PSK identity and key from the store into |m| (initialised
+ * here; freed on failure). */
+static wmq_err load_psk(struct wmq_broker *b, struct wmq_hmap *m)
+{
+	struct wmq_store_id_opts o = {.flags = WMQ_STORE_READONLY, .busy_timeout_ms = 5000, .log = &b->log};
+	struct wmq_store_id *h = NULL;
+	struct psk_names names = {0};
+	wmq_err rc;
+
+	wmq_hmap_init(m);
+	rc = wmq_store_id_open(b->cfg.persistence_file, &o, &h);
+	if (rc != WMQ_OK) {
+		WMQ_LOG(&b->log, WMQ_LOG_ERROR, "psk: %s", h ? wmq_store_id_errmsg(h) : wmq_err_str(rc));
+		goto out;
+	}
+	/* names first: no lookup while the listing statement runs */
+	rc = wmq_store_id_psk_list(h, psk_name_cb, &names);
+	for (size_t i = 0; rc == WMQ_OK && i < names.n; i++) {
+		struct wmq_store_id_psk p;
+		rc = wmq_store_id_psk_get(h, names.v[i], &p);
+		if (rc == WMQ_ERR_NOTFOUND) { /* deleted meanwhile */
+			rc = WMQ_OK;
+			continue;
+		}
+		if (rc != WMQ_OK)
+			break;
+		size_t il = strlen(p.identity), ul = p.username ? strlen(p.username) + 1 : 0;
+		struct psk_ent *e = p.key_len <= WMQ_STORE_ID_PSK_MAX && p.key_len > 0
+					    ? wmq_calloc(1, sizeof *e + il + 1 + ul)
+					    : NULL;
+		if (e) {
+			e->key_len = p.key_len;
+			memcpy(e->key, p.key, p.key_len);
+			memcpy(e->identity, p.identity, il + 1);
+			if (ul) {
+				memcpy(e->identity + il + 1, p.username, ul);
+				e->user = e->identity + il + 1;
+			}
+		}
+		wmq_store_id_psk_cleanup(&p);
+		if (!e) {
+			rc = WMQ_ERR_NOMEM;
+			break;
+		}
+		psk_ent_free(wmq_hmap_get(m, e->identity, il)); /* cannot happen: PK */
+		if ((rc = wmq_hmap_put(m, e->identity, il, e)) != WMQ_OK) {
+			psk_ent_free(e);
+			break;
+		}
+	}
+	if (rc != WMQ_OK)
+		WMQ_LOG(&b->log, WMQ_LOG_ERROR, "psk: cannot read the PSK identities: %s",
+			h ? wmq_store_id_errmsg(h) : wmq_err_str(rc));
+out:
+	wmq_store_id_close(h);
+	for (size_t i = 0; i < names.n; i++)
+		wmq_free(names.v[i]);
+	wmq_free(names.v);
+	if (rc != WMQ_OK)
+		psk_map_free(m);
+	return rc;
+}
+
+static void reload_psk(struct wmq_broker *b)
+{
+	struct wmq_hmap m;
+	if (!b->store)
+		return;
+	if (load_psk(b, &m) != WMQ_OK) {
+		WMQ_LOG(&b->log, WMQ_LOG_ERROR, "PSK reload failed, keeping the running keys");
+		return;
+	}
+	psk_map_free(&b->psk);
+	b->psk = m;
+	WMQ_LOG(&b->log, WMQ_LOG_INFO, "PSK identities reloaded: %zu", m.n);
+}
+
+wmq_err wmq_security_psk_key(struct wmq_broker *b, const char *identity, uint8_t *key, size_t cap,
+			     size_t *len)
+{
+	*len = 0;
+	const struct psk_ent *e = wmq_hmap_get(&b->psk, identity, strlen(identity));
+	if (!e)
+		return WMQ_ERR_NOTFOUND;
+	WMQ_ENSURE(e->key_len <= cap, WMQ_ERR_LIMIT);
+	memcpy(key, e->key, e->key_len);
+	*len = e->key_len;
+	return WMQ_OK;
+}
+
+const char *wmq_security_psk_user(struct wmq_broker *b, const char *identity)
+{
+	const struct psk_ent *e = wmq_hmap_get(&b->psk, identity, strlen(identity));
+	return e ? e->user : NULL;
+}
+
+/* ---- open / close / reload ------------------------------------------------------ */
 
 wmq_err wmq_security_open(struct wmq_broker *b)
 {
@@ -308,6 +463,7 @@ wmq_err wmq_security_open(struct wmq_broker *b)
 	wmq_hmap_init(&b->held_addrs);
 	defence_opts(&b->cfg, &dop);
 	WMQ_TRY(wmq_defence_new(&dop, &b->defence));
+	wmq_hmap_init(&b->psk);
 	if (b->cfg.audit_file) {
 		struct wmq_audit_opts ao;
 		wmq_audit_opts_default(&ao);
@@ -334,6 +490,9 @@ wmq_err wmq_security_open(struct wmq_broker *b)
 	WMQ_TRY(load_bans(b, &nbans)); /* fail closed: no start without the bans */
 	if (nbans)
 		WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "%zu bans in force", nbans);
+	WMQ_TRY(load_psk(b, &b->psk)); /* fail closed, like the policy */
+	if (b->psk.n)
+		WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "%zu PSK identities", b->psk.n);
 	if (b->cfg.authorization == WMQ_AUTHZ_OFF) {
 		WMQ_LOG(&b->log, WMQ_LOG_WARNING, "authorization off: ACL rules are not enforced");
 		return WMQ_OK;
@@ -362,6 +521,7 @@ void wmq_security_close(struct wmq_broker *b)
 	wmq_hmap_cleanup(&b->held_addrs);
 	wmq_defence_free(b->defence);
 	b->defence = NULL;
+	psk_map_free(&b->psk);
 	wmq_policy_unref(b->policy);
 	b->policy = NULL;
 	if (b->audit) {
@@ -519,6 +679,8 @@ void wmq_security_changed(struct wmq_broker *b, unsigned what)
 		return;
 	if (what & WMQ_SEC_CHG_BANS)
 		reload_bans(b); /* and close the live sessions a new ban names */
+	if (what & (WMQ_SEC_CHG_PSK | WMQ_SEC_CHG_USERS))
+		reload_psk(b); /* deleting a user drops its keys */
 	if (!(what & (WMQ_SEC_CHG_POLICY | WMQ_SEC_CHG_USERS)))
 		return;
 	if (!reload_policy(b))

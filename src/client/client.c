@@ -90,6 +90,7 @@ static void cfg_free(struct wmq_conn_cfg *g)
 	wmq_properties_free(g->connect_props);
 	wmq_free(g->auth_method);
 	wmq_tls_cfg_free(&g->tls);
+	wmq_free(g->ws_path);
 	memset(g, 0, sizeof *g);
 }
 
@@ -237,6 +238,18 @@ static int dup_bytes(const void *p, size_t len, uint8_t **out)
 }
 
 /* Deep-copy and validate |o| into |g|. */
+/* RFC 6455 §3 / RFC 3986 origin-form: "/" then visible ASCII, bounded. */
+static bool ws_path_ok(const char *p)
+{
+	size_t n = strlen(p);
+	if (n == 0 || n > 1024 || p[0] != '/')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] <= 0x20 || p[i] >= 0x7F)
+			return false;
+	return true;
+}
+
 static int cfg_from_opts(struct wmq_conn_cfg *g, const wmq_connect_opts *o)
 {
 	int rc = WMQ_E_INVAL;
@@ -279,9 +292,14 @@ static int cfg_from_opts(struct wmq_conn_cfg *g, const wmq_connect_opts *o)
 	    wmq_cprops_check(o->will_props, WMQ_CMD_WILL) != WMQ_E_OK)
 		goto out;
 
+	if (o->ws_path && !ws_path_ok(o->ws_path))
+		goto out;
 	if (o->tls && (rc = wmq_tls_cfg_copy(&g->tls, o->tls)) != WMQ_E_OK)
 		goto out;
 	rc = WMQ_E_NOMEM;
+	g->ws = o->websocket;
+	if (o->websocket && o->ws_path && !(g->ws_path = wmq_strdup(o->ws_path)))
+		goto out;
 	snprintf(g->port, sizeof g->port, "%u", (unsigned)o->port);
 	g->host = wmq_strdup(host);
 	g->client_id = wmq_strdup(id);
@@ -385,6 +403,14 @@ static void flush(struct wmq_client *c)
 {
 	if (c->fd < 0 || !c->tcp_done || c->deferred_err)
 		return;
+	/* bytes the transport framed earlier go first (WebSocket) */
+	wmq_err fe = c->tp->flush ? c->tp->flush(c) : WMQ_OK;
+	if (fe != WMQ_OK) {
+		c->deferred_err = fe == WMQ_ERR_CLOSED ? WMQ_E_CONN_LOST
+			       : fe == WMQ_ERR_TLS   ? WMQ_E_TLS
+						     : WMQ_E_IO;
+		return;
+	}
 	/* bounded: each round writes bytes or stops */
 	for (int i = 0; i < 1024 && c->out.len > c->out_off; i++) {
 		size_t n = 0;
@@ -591,21 +617,46 @@ static void tcp_connected(struct wmq_client *c)
 		wmq_client_close(c, WMQ_E_INVAL, 0, false, NULL);
 }
 
-/* A TLS handshake step; on completion CONNECT is queued. */
+/* A WebSocket upgrade step; on completion CONNECT is queued. */
+static void ws_step(struct wmq_client *c)
+{
+	wmq_err e = wmq_wsc_handshake(c);
+	if (e == WMQ_OK)
+		tcp_connected(c);
+	else if (e != WMQ_ERR_AGAIN)
+		wmq_client_close(c, e == WMQ_ERR_TLS ? WMQ_E_TLS : WMQ_E_PROTOCOL, 0, false, NULL);
+}
+
+/* The byte stream is up (TCP, or TLS over it): start the WebSocket
+ * upgrade if configured, else queue CONNECT. */
+static void stream_up(struct wmq_client *c)
+{
+	if (!c->cfg.ws) {
+		tcp_connected(c);
+		return;
+	}
+	if (wmq_wsc_start(c) != WMQ_OK) {
+		wmq_client_close(c, WMQ_E_NOMEM, 0, false, NULL);
+		return;
+	}
+	ws_step(c);
+}
+
+/* A TLS handshake step; on completion the next layer starts. */
 static void tls_step(struct wmq_client *c)
 {
 	wmq_err e = wmq_tls_handshake(c);
 	if (e == WMQ_OK)
-		tcp_connected(c);
+		stream_up(c);
 	else if (e != WMQ_ERR_AGAIN)
 		wmq_client_close(c, WMQ_E_TLS, 0, false, NULL);
 }
 
-/* TCP is up: start TLS if configured, else queue CONNECT. */
+/* TCP is up: start TLS if configured, else the next layer. */
 static void transport_up(struct wmq_client *c)
 {
 	if (!c->cfg.tls.on) {
-		tcp_connected(c);
+		stream_up(c);
 		return;
 	}
 	if (wmq_tls_start(c) != WMQ_OK) {
@@ -828,7 +879,7 @@ int wmq_client_disconnect(wmq_client *c, int reason_code, const wmq_properties *
 		return WMQ_E_OK;
 	}
 	CLOG(c, WMQ_LL_DEBUG, "Client %s sending DISCONNECT", wmq_client_log_id(c));
-	if (c->out.len == c->out_off && !c->deferred_err)
+	if (c->out.len == c->out_off && !wmq_wsc_want_write(c) && !c->deferred_err)
 		begin_disconnect_close(c);
 	return WMQ_E_OK;
 }
@@ -909,13 +960,18 @@ bool wmq_client_want_write(const wmq_client *c)
 		return false;
 	if (c->deferred_err)
 		return true;
-	if (c->state == CS_TCP_CONNECTING)
-		return c->tls_hs ? c->tls_hs_want_write : true;
+	if (c->state == CS_TCP_CONNECTING) {
+		if (c->tls_hs)
+			return c->tls_hs_want_write;
+		if (wmq_wsc_handshaking(c))
+			return wmq_wsc_want_write(c) || c->tls_rd_want_write;
+		return true;
+	}
 	if (c->tls_rd_want_write)
 		return true;
 	if (c->tls_wr_want_read)
 		return false; /* SSL_write waits for readability */
-	return c->out.len > c->out_off;
+	return c->out.len > c->out_off || wmq_wsc_want_write(c);
 }
 
 static int64_t due_in(uint64_t at, uint64_t now)
@@ -929,7 +985,7 @@ int wmq_client_next_timeout_ms(const wmq_client *c)
 		return -1;
 	uint64_t now = wmq_now_ms();
 	int64_t t = -1;
-	if (c->deferred_err || wmq_tls_pending(c))
+	if (c->deferred_err || wmq_tls_pending(c) || wmq_wsc_pending(c))
 		return 0;
 	switch (c->state) {
 	case CS_IDLE:
@@ -1034,6 +1090,8 @@ static void do_readable(struct wmq_client *c)
 	if (c->state == CS_TCP_CONNECTING) {
 		if (c->tls_hs)
 			tls_step(c);
+		else if (wmq_wsc_handshaking(c))
+			ws_step(c);
 		return;
 	}
 	/* bounded: at most 64 reads per call keep other work fair */
@@ -1061,6 +1119,11 @@ static void do_readable(struct wmq_client *c)
 			wmq_client_close(c, WMQ_E_TLS, 0, false, NULL);
 			return;
 		}
+		if (e == WMQ_ERR_PROTOCOL && c->state != CS_DISCONNECTING) {
+			/* a WebSocket framing error (text in c->tls_err) */
+			wmq_client_close(c, WMQ_E_PROTOCOL, 0, false, NULL);
+			return;
+		}
 		if (e != WMQ_OK) {
 			wmq_client_close(c, c->state == CS_DISCONNECTING ? WMQ_E_OK : WMQ_E_IO,
 					 c->state == CS_DISCONNECTING ? c->disconnect_rc : 0, false,
@@ -1082,6 +1145,10 @@ static void do_writable(struct wmq_client *c)
 		return;
 	if (c->state == CS_TCP_CONNECTING && c->tls_hs) {
 		tls_step(c);
+		if (c->fd < 0 || c->state == CS_TCP_CONNECTING)
+			return;
+	} else if (c->state == CS_TCP_CONNECTING && wmq_wsc_handshaking(c)) {
+		ws_step(c);
 		if (c->fd < 0 || c->state == CS_TCP_CONNECTING)
 			return;
 	} else if (c->state == CS_TCP_CONNECTING) {
@@ -1122,7 +1189,7 @@ static void do_writable(struct wmq_client *c)
 		return;
 	}
 	if (c->state == CS_DISCONNECTING) {
-		if (c->out.len == c->out_off && !c->wr_shut)
+		if (c->out.len == c->out_off && !wmq_wsc_want_write(c) && !c->wr_shut)
 			begin_disconnect_close(c);
 		return;
 	}
@@ -1137,7 +1204,7 @@ static void do_timeout(struct wmq_client *c)
 		do_writable(c);
 		return;
 	}
-	if (wmq_tls_pending(c)) {
+	if (wmq_tls_pending(c) || wmq_wsc_pending(c)) {
 		uint32_t gen = c->conn_gen;
 		do_readable(c);
 		if (c->conn_gen != gen)

@@ -10,6 +10,8 @@
  *   handle.c     one handler per received packet type
  *   loop.c       poll(2)-based blocking helpers
  *   tcp.c        the plain TCP transport (non-blocking connect, read/write)
+ *   tls.c        TLS over TCP (OpenSSL)
+ *   ws.c         WebSockets over TCP or TLS (RFC 6455 client side)
  *   props.c      public property lists over struct wmq_props
  *   misc.c       error/reason strings, version
  *   backoff.c    reconnect delay computation
@@ -65,6 +67,9 @@ struct wmq_transport_ops {
 	wmq_err (*read)(struct wmq_client *c, void *buf, size_t cap, size_t *got);
 	/* Write up to |len| bytes: OK with *sent (may be short), AGAIN or IO. */
 	wmq_err (*write)(struct wmq_client *c, const void *buf, size_t len, size_t *sent);
+	/* Optional: push bytes the transport buffered itself (WebSocket
+	 * frames); OK (maybe still pending), CLOSED, IO or TLS. */
+	wmq_err (*flush)(struct wmq_client *c);
 	/* Half-close: no more writes (TCP FIN, TLS close_notify). */
 	void (*shutdown)(struct wmq_client *c);
 	/* Release transport state and close the socket. */
@@ -73,6 +78,51 @@ struct wmq_transport_ops {
 
 extern const struct wmq_transport_ops wmq_tcp_ops;
 extern const struct wmq_transport_ops wmq_tls_ops;
+extern const struct wmq_transport_ops wmq_wsc_ops;
+
+/* ---- ws.c -----------------------------------------------------------------
+ * WebSockets (RFC 6455 client side) layered over the connected transport.
+ * After TCP (ws://) or the TLS handshake (wss://), wmq_wsc_start() queues
+ * the upgrade request and switches c->tp to wmq_wsc_ops (the inner ops are
+ * kept); wmq_wsc_handshake() runs on every event until it returns WMQ_OK.
+ * Failures record a readable text in c->tls_err (the transport error) and
+ * return WMQ_ERR_PROTOCOL. Prefix wmq_wsc_: the broker's server side
+ * (src/net/ws.h, not linked into libwardmq) owns wmq_ws_. */
+
+#define WMQ_WSC_HDR_MAX 14u
+/* A parsed frame header. */
+struct wmq_wsc_hdr {
+	bool fin, masked;
+	uint8_t opcode;
+	uint8_t mask[4];
+	uint64_t len;   /* payload length */
+	size_t hdr_len; /* bytes of the header incl. the mask key */
+};
+/* Pure helpers (exposed for unit tests). Encode a frame header: the
+ * shortest length form (RFC 6455 §5.2); |mask| NULL = unmasked. Returns
+ * its size (2..14). */
+size_t wmq_wsc_frame_header(uint8_t out[WMQ_WSC_HDR_MAX], uint8_t opcode, bool fin, uint64_t len,
+			   const uint8_t mask[4]);
+/* XOR |n| bytes with |mask|, |off| = position of p[0] in the payload. */
+void wmq_wsc_mask(uint8_t *p, size_t n, const uint8_t mask[4], size_t off);
+/* OK, AGAIN (incomplete) or PROTOCOL (reserved bits, 64-bit MSB). */
+WMQ_MUST_USE wmq_err wmq_wsc_parse_header(const uint8_t *p, size_t n, struct wmq_wsc_hdr *h);
+/* Sec-WebSocket-Accept for |key| (28 chars + NUL). false on failure. */
+bool wmq_wsc_accept_for(const char *key, char out[32]);
+/* Check an upgrade response in |p|: AGAIN (no complete head yet), OK with
+ * *head_len, or PROTOCOL with a reason in |why|. */
+WMQ_MUST_USE wmq_err wmq_wsc_check_response(const uint8_t *p, size_t n, const char *accept,
+					   size_t *head_len, char *why, size_t why_cap);
+
+WMQ_MUST_USE wmq_err wmq_wsc_start(struct wmq_client *c);
+/* WMQ_OK done, WMQ_ERR_AGAIN (wmq_wsc_want_write says the direction),
+ * else failed. */
+WMQ_MUST_USE wmq_err wmq_wsc_handshake(struct wmq_client *c);
+bool wmq_wsc_handshaking(const struct wmq_client *c);
+/* Framed bytes wait to be written. */
+bool wmq_wsc_want_write(const struct wmq_client *c);
+/* Buffered input can make progress without a socket event. */
+bool wmq_wsc_pending(const struct wmq_client *c);
 
 /* ---- tls.c ----------------------------------------------------------------
  * TLS over the TCP socket (the only client file that includes OpenSSL).
@@ -187,6 +237,8 @@ struct wmq_conn_cfg {
 	uint32_t max_packet;    /* largest packet we accept */
 	uint16_t alias_max;     /* aliases the server may use */
 	struct wmq_tls_cfg tls; /* tls.on false = plain TCP */
+	bool ws;                /* MQTT over WebSockets */
+	char *ws_path;          /* request target (NULL = "/mqtt") */
 };
 
 struct wmq_client {
@@ -234,7 +286,8 @@ struct wmq_client {
 	bool tls_hs_want_write;     /* ... and it waits for writability */
 	bool tls_wr_want_read;      /* SSL_write needs the socket readable */
 	bool tls_rd_want_write;     /* SSL_read needs the socket writable */
-	char tls_err[256];          /* wmq_client_tls_error() */
+	char tls_err[256];          /* wmq_client_tls_error(): TLS or WebSocket failure */
+	struct wmq_wsc *ws;          /* WebSocket layer of this connection (ws.c) */
 	bool clean_sent; /* clean flag of the CONNECT in flight */
 	uint64_t last_out_ms;
 	uint64_t ping_sent_ms;

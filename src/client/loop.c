@@ -122,7 +122,8 @@ int wmq_client_wait_published(wmq_client *c, int timeout_ms)
 		return WMQ_E_INVAL;
 	uint64_t deadline = wmq_now_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
 	/* bounded by the deadline, or by the connection ending */
-	while (c->om_count > 0 || (c->fd >= 0 && c->out.len > c->out_off)) {
+	while (c->om_count > 0 ||
+	       (c->fd >= 0 && (c->out.len > c->out_off || wmq_wsc_want_write(c)))) {
 		if (c->fd < 0 && c->state != CS_WAIT_RECONNECT)
 			return c->last_close_err ? c->last_close_err : WMQ_E_NO_CONN;
 		int left = remaining(deadline, timeout_ms);

@@ -4,7 +4,8 @@
  * certificate, minimum version, cipher list, PSK, ALPN), a non-blocking
  * handshake driven by the client's event-loop entry points, hostname / IP
  * verification and SNI, and the read/write/shutdown/close ops.
- * Role: the only file of the client that includes the OpenSSL headers. The
+ * Role: the only file of the client that uses libssl (ws.c uses libcrypto's
+ * SHA-1 and base64 only). The
  * library is linked with --exclude-libs,ALL and hidden visibility, so no
  * OpenSSL symbol is re-exported.
  * Want-read/want-write: SSL_read may need to write and SSL_write may need
@@ -349,7 +350,8 @@ wmq_err wmq_tls_handshake(struct wmq_client *c)
 
 bool wmq_tls_pending(const struct wmq_client *c)
 {
-	return c->ssl && c->tp == &wmq_tls_ops && !c->tls_hs && SSL_pending(c->ssl) > 0;
+	/* also under a WebSocket layer (c->tp is then wmq_wsc_ops) */
+	return c->ssl && !c->tls_hs && SSL_pending(c->ssl) > 0;
 }
 
 /* ---- ops --------------------------------------------------------------------- */

@@ -204,7 +204,9 @@ const struct wmq_opt wmq_config_options[] = {
 	 "`psk_file`",
 	 "Turns on TLS-PSK (pre-shared keys, TLS 1.2 PSK ciphers and TLS 1.3 external PSKs) and is "
 	 "sent to TLS 1.2 clients as the identity hint. May be combined with `certfile`: clients "
-	 "then use either a PSK or the server certificate."},
+	 "then use either a PSK or the server certificate. The identities and keys come from the "
+	 "identity store (`wardmq_ctl psk add`), read at start and on SIGHUP, so the listener needs "
+	 "`persistence true` or `--db`."},
 	{"crl_disconnect", WMQ_OPT_BOOL, WMQ_SCOPE_LISTENER, R, WMQ_GROUP_TLS,
 	 0, 0, 1, NULL, "false", NOG, L(crl_disconnect), NULL,
 	 "On SIGHUP, after a new `crlfile` is loaded, also disconnect the live sessions of this "

@@ -146,6 +146,18 @@ run "psk list" 0 - psk list
 has "psk list: identity" "dev-1"
 lacks "psk list never shows the key" "00112233"
 run "psk add short key: exit 2" 2 '0011' psk add dev-2
+run "psk add --generate" 0 - --audit "$AUD" psk add dev-gen --generate
+GENKEY=$(grep -o 'key (shown once): [0-9a-f]*' "$OUT" | sed 's/.*: //')
+if [ ${#GENKEY} -eq 64 ]; then ok "psk add --generate prints a 32-byte key once"
+else bad "psk add --generate prints a 32-byte key once" "$(cat "$OUT")"; fi
+run "psk add existing identity: exit 4" 4 - psk add dev-gen --generate
+run "psk list after --generate" 0 - psk list
+has "psk list: generated identity" "dev-gen"
+lacks "psk list never shows the generated key" "${GENKEY:-nokey}"
+run "psk del" 0 - --audit "$AUD" psk del dev-gen
+run "psk del again: exit 3" 3 - psk del dev-gen
+run "psk list after del" 0 - psk list
+lacks "psk list: deleted identity gone" "dev-gen"
 run "client unbind" 0 - client unbind dev-1
 
 # ---- bans ------------------------------------------------------------------------
@@ -178,6 +190,7 @@ has "audit: user.add line" '"event":"user.add"' "$AUD"
 has "audit: ban line" '"kind":"ban"' "$AUD"
 lacks "audit: no password in the log" "n3w-pw" "$AUD"
 lacks "audit: no PSK key in the log" "00112233" "$AUD"
+lacks "audit: no generated PSK key in the log" "${GENKEY:-nokey}" "$AUD"
 n=$(wc -l <"$AUD")
 if [ "$n" -ge 10 ]; then ok "audit: one line per change ($n)"; else bad "audit: one line per change" "$n lines"; fi
 sed '3s/"event":"[a-z.]*"/"event":"forged"/' "$AUD" >"$T/tampered.log"

@@ -83,7 +83,7 @@ def test_certificate_identity_with_wildcard_is_refused(broker_factory, pki):
                   anonymous=False)
     r = mosq("mosquitto_pub", b.port, pki, "-t", "14/p", "-m", "x", "-V", "5", cert="client-plus")
     assert r.returncode != 0
-    b.wait_log(r"no usable certificate identity")
+    b.wait_log(r"no usable certificate or PSK identity")
 
 
 def test_without_certificate_anonymous_off_is_refused(broker_factory, pki):

@@ -9,7 +9,9 @@
  * Covers Receive Maximum, DUP redelivery and PUBREL resend after an
  * automatic reconnect, incoming topic aliases, QoS 2 de-duplication,
  * outgoing topic aliases, enhanced authentication and re-authentication,
- * keepalive timeout, server DISCONNECT, refused CONNACK. */
+ * keepalive timeout, server DISCONNECT, refused CONNACK; and the WebSocket
+ * transport: frame headers and masking, the upgrade request and response
+ * checks, fragmented / coalesced frames, ping, close, protocol errors. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -212,8 +214,23 @@ TEST(url_parse)
 	ASSERT_EQ(wmq_tool_url_parse("mqtt://host:12a/t", &u, e, sizeof e), -1);
 	ASSERT_EQ(wmq_tool_url_parse("mqtt://:1883/t", &u, e, sizeof e), -1);
 	ASSERT_EQ(wmq_tool_url_parse("http://h/t", &u, e, sizeof e), -1);
-	ASSERT_EQ(wmq_tool_url_parse("ws://h/t", &u, e, sizeof e), -1);
 	ASSERT_STREQ(e, "Unsupported URL scheme.");
+
+	/* ws:// and wss://: the path is the upgrade's, no topic */
+	ASSERT_EQ(wmq_tool_url_parse("ws://h/t", &u, e, sizeof e), 0);
+	ASSERT(u.ws && !u.tls);
+	ASSERT_STREQ(u.path, "/t");
+	ASSERT(u.topic == NULL);
+	wmq_tool_url_cleanup(&u);
+	ASSERT_EQ(wmq_tool_url_parse("wss://u:p@[::1]:9443", &u, e, sizeof e), 0);
+	ASSERT(u.ws && u.tls);
+	ASSERT(u.path == NULL);
+	ASSERT_STREQ(u.host, "::1");
+	ASSERT_EQ(u.port, 9443);
+	ASSERT_STREQ(u.username, "u");
+	wmq_tool_url_cleanup(&u);
+	ASSERT_EQ(wmq_tool_url_parse("ws://h:80/a b", &u, e, sizeof e), -1);
+	ASSERT_STREQ(e, "Invalid URL for -L argument specified - bad path.");
 
 	/* mqtts:// is TLS; the port is left to the caller (8883) */
 	ASSERT_EQ(wmq_tool_url_parse("mqtts://h.example/t/1", &u, e, sizeof e), 0);
@@ -1302,6 +1319,353 @@ TEST(connect_failure_reported)
 	wmq_client_destroy(c);
 }
 
+/* ---- WebSockets --------------------------------------------------------------- */
+
+TEST(ws_framing)
+{
+	uint8_t h[WMQ_WSC_HDR_MAX], m[4] = {0x37, 0xfa, 0x21, 0x3d};
+	struct wmq_wsc_hdr d;
+	/* the length forms of RFC 6455 §5.2 at their edges */
+	static const struct {
+		uint64_t len;
+		size_t hl;
+	} cases[] = {{0, 6}, {125, 6}, {126, 8}, {65535, 8}, {65536, 14}, {300000, 14}};
+	for (size_t i = 0; i < WMQ_ARRAY_LEN(cases); i++) {
+		size_t n = wmq_wsc_frame_header(h, 0x2, true, cases[i].len, m);
+		ASSERT_EQ(n, cases[i].hl);
+		ASSERT_EQ(h[0], 0x82);
+		ASSERT(h[1] & 0x80); /* masked: RFC 6455 §5.3 */
+		ASSERT_EQ(wmq_wsc_parse_header(h, n, &d), WMQ_OK);
+		ASSERT_EQ(d.len, cases[i].len);
+		ASSERT_EQ(d.hdr_len, n);
+		ASSERT(d.masked && d.fin);
+		ASSERT_MEMEQ(d.mask, m, 4);
+		/* every shorter prefix is incomplete */
+		for (size_t k = 0; k < n; k++)
+			ASSERT_EQ(wmq_wsc_parse_header(h, k, &d), WMQ_ERR_AGAIN);
+	}
+	ASSERT_EQ(wmq_wsc_frame_header(h, 0x2, true, 126, m), 8);
+	ASSERT_EQ(h[1], 0x80 | 126);
+	ASSERT_EQ(h[2], 0);
+	ASSERT_EQ(h[3], 126);
+	ASSERT_EQ(wmq_wsc_frame_header(h, 0x2, true, 65536, NULL), 10);
+	ASSERT_MEMEQ(h, "\x82\x7f\x00\x00\x00\x00\x00\x01\x00\x00", 10);
+	/* RFC 6455 §5.7: "Hello" masked with 37 fa 21 3d */
+	uint8_t hello[5] = {'H', 'e', 'l', 'l', 'o'};
+	wmq_wsc_mask(hello, 5, m, 0);
+	ASSERT_MEMEQ(hello, "\x7f\x9f\x4d\x51\x58", 5);
+	/* masking in pieces at an offset equals masking at once */
+	uint8_t a[7] = "abcdefg", b[7] = "abcdefg";
+	wmq_wsc_mask(a, 7, m, 0);
+	wmq_wsc_mask(b, 3, m, 0);
+	wmq_wsc_mask(b + 3, 4, m, 3);
+	ASSERT_MEMEQ(a, b, 7);
+	/* reserved bits and a 64-bit length with its top bit set */
+	ASSERT_EQ(wmq_wsc_parse_header((const uint8_t *)"\xc2\x00", 2, &d), WMQ_ERR_PROTOCOL);
+	ASSERT_EQ(wmq_wsc_parse_header((const uint8_t *)"\x82\x7f\x80\0\0\0\0\0\0\0", 10, &d),
+		  WMQ_ERR_PROTOCOL);
+	/* RFC 6455 §1.3 example key */
+	char acc[32];
+	ASSERT(wmq_wsc_accept_for("dGhlIHNhbXBsZSBub25jZQ==", acc));
+	ASSERT_STREQ(acc, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+}
+
+TEST(ws_response_check)
+{
+	const char *acc = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+	char why[200];
+	size_t head = 0;
+#define RESP(x) (const uint8_t *)(x), strlen(x)
+	const char *good = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\n"
+			   "Connection: keep-alive, Upgrade\r\n"
+			   "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+			   "Sec-WebSocket-Protocol: mqtt\r\n\r\n\x82\x02";
+	ASSERT_EQ(wmq_wsc_check_response(RESP(good), acc, &head, why, sizeof why), WMQ_OK);
+	ASSERT_EQ(head, strlen(good) - 2);
+	ASSERT_EQ(wmq_wsc_check_response((const uint8_t *)good, 40, acc, &head, why, sizeof why),
+		  WMQ_ERR_AGAIN);
+	ASSERT_EQ(wmq_wsc_check_response(RESP("HTTP/1.1 404 Not Found\r\n\r\n"), acc, &head, why,
+					sizeof why),
+		  WMQ_ERR_PROTOCOL);
+	ASSERT(strstr(why, "404 Not Found"));
+	ASSERT_EQ(wmq_wsc_check_response(
+			  RESP("HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: upgrade\r\n"
+			       "Sec-WebSocket-Accept: AAAAPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+			       "Sec-WebSocket-Protocol: mqtt\r\n\r\n"),
+			  acc, &head, why, sizeof why),
+		  WMQ_ERR_PROTOCOL);
+	ASSERT(strstr(why, "Sec-WebSocket-Accept"));
+	ASSERT_EQ(wmq_wsc_check_response(
+			  RESP("HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: upgrade\r\n"
+			       "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"),
+			  acc, &head, why, sizeof why),
+		  WMQ_ERR_PROTOCOL);
+	ASSERT(strstr(why, "subprotocol"));
+#undef RESP
+}
+
+TEST(options_ws)
+{
+	struct wmq_tool_cfg c;
+	wmq_connect_opts o;
+	char idbuf[64];
+	ASSERT_EQ(parse(&c, WMQ_TOOL_PUB, "-t a -m x --ws"), WMQ_TOOL_RUN);
+	wmq_tool_connect_opts(&c, &o, idbuf, sizeof idbuf);
+	ASSERT(o.websocket && o.tls == NULL && o.ws_path == NULL);
+	ASSERT_EQ(o.port, 80);
+	wmq_tool_cfg_cleanup(&c);
+	ASSERT_EQ(parse(&c, WMQ_TOOL_SUB, "-L wss://h:8443/ws -t a --cafile ca"), WMQ_TOOL_RUN);
+	wmq_tool_connect_opts(&c, &o, idbuf, sizeof idbuf);
+	ASSERT(o.websocket && o.tls != NULL);
+	ASSERT_STREQ(o.ws_path, "/ws");
+	ASSERT_EQ(o.port, 8443);
+	ASSERT_EQ(c.n_topics, 1);
+	wmq_tool_cfg_cleanup(&c);
+	ASSERT_EQ(parse(&c, WMQ_TOOL_PUB, "-t a -m x --ws-path /p --cafile ca"), WMQ_TOOL_RUN);
+	wmq_tool_connect_opts(&c, &o, idbuf, sizeof idbuf);
+	ASSERT(o.websocket && o.tls != NULL);
+	ASSERT_EQ(o.port, 443);
+	ASSERT_STREQ(o.ws_path, "/p");
+	wmq_tool_cfg_cleanup(&c);
+	ASSERT_EQ(parse(&c, WMQ_TOOL_PUB, "-t a -m x --ws-path p"), WMQ_TOOL_ERROR);
+	ASSERT(strstr(errtext, "Invalid WebSocket path"));
+	wmq_tool_cfg_cleanup(&c);
+	/* the library refuses a path that cannot go in a request line */
+	wmq_client *cl = wmq_client_new(NULL);
+	wmq_connect_opts_init(&o);
+	o.websocket = true;
+	o.ws_path = "/a b";
+	ASSERT_EQ(wmq_client_connect(cl, &o), WMQ_E_INVAL);
+	wmq_client_destroy(cl);
+}
+
+/* Fake WebSocket server: one frame to the client (unmasked). */
+static void ws_send_frame(struct fake *f, uint8_t b0, const void *p, size_t n)
+{
+	uint8_t buf[300];
+	size_t hl = wmq_wsc_frame_header(buf, b0 & 0x0F, (b0 & 0x80) != 0, n, NULL);
+	memcpy(buf + hl, p, n);
+	ASSERT_EQ(write(f->fd, buf, hl + n), (ssize_t)(hl + n));
+}
+
+/* The next frame from the client: asserted masked, unmasked into |out|. */
+static size_t ws_recv_frame(struct fake *f, wmq_client *c, uint8_t *opcode, uint8_t *out,
+			    size_t cap)
+{
+	for (int i = 0; i < 1500; i++) {
+		struct wmq_wsc_hdr h;
+		if (wmq_wsc_parse_header(f->in, f->in_len, &h) == WMQ_OK &&
+		    f->in_len >= h.hdr_len + h.len) {
+			ASSERT(h.masked); /* RFC 6455 §5.3: every client frame */
+			ASSERT(h.fin);
+			ASSERT(h.len <= cap);
+			size_t n = (size_t)h.len;
+			memcpy(out, f->in + h.hdr_len, n);
+			wmq_wsc_mask(out, n, h.mask, 0);
+			memmove(f->in, f->in + h.hdr_len + n, f->in_len - h.hdr_len - n);
+			f->in_len -= h.hdr_len + n;
+			*opcode = h.opcode;
+			return n;
+		}
+		ssize_t r = read(f->fd, f->in + f->in_len, sizeof f->in - f->in_len);
+		if (r == 0)
+			TEST_FAIL_("client closed the connection");
+		if (r > 0) {
+			f->in_len += (size_t)r;
+			continue;
+		}
+		pump1(c);
+	}
+	TEST_FAIL_("no frame from the client");
+}
+
+TEST(fake_ws_stream)
+{
+	struct fake f;
+	struct rec r;
+	wmq_connect_opts o;
+	uint8_t op, buf[512];
+	fake_listen(&f, WMQ_V311);
+	wmq_client *c = new_client(&r);
+	opts_for(&o, &f, WMQ_PROTOCOL_V311);
+	o.websocket = true;
+	o.ws_path = "/x/mqtt";
+	ASSERT_EQ(wmq_client_connect(c, &o), WMQ_E_OK);
+	fake_accept(&f, c);
+	/* the upgrade request */
+	char *end = NULL;
+	for (int i = 0; i < 1500 && !end; i++) {
+		ssize_t n = read(f.fd, f.in + f.in_len, sizeof f.in - f.in_len - 1);
+		if (n > 0) {
+			f.in_len += (size_t)n;
+			f.in[f.in_len] = 0;
+			end = strstr((char *)f.in, "\r\n\r\n");
+		} else {
+			pump1(c);
+		}
+	}
+	ASSERT(end != NULL);
+	const char *req = (const char *)f.in;
+	ASSERT(!strncmp(req, "GET /x/mqtt HTTP/1.1\r\n", 22));
+	ASSERT(strstr(req, "\r\nSec-WebSocket-Protocol: mqtt\r\n"));
+	ASSERT(strstr(req, "\r\nSec-WebSocket-Version: 13\r\n"));
+	ASSERT(strstr(req, "\r\nUpgrade: websocket\r\n"));
+	char want[64];
+	snprintf(want, sizeof want, "\r\nHost: 127.0.0.1:%u\r\n", f.port);
+	ASSERT(strstr(req, want));
+	const char *k = strstr(req, "Sec-WebSocket-Key: ");
+	ASSERT(k != NULL);
+	char key[25];
+	memcpy(key, k + 19, 24);
+	key[24] = 0;
+	ASSERT_EQ(key[22], '='); /* 16 bytes in base64 */
+	char acc[32];
+	ASSERT(wmq_wsc_accept_for(key, acc));
+	f.in_len = 0;
+	/* 101, with the first CONNACK fragment in the same write */
+	char resp[512];
+	int rl = snprintf(resp, sizeof resp,
+			  "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+			  "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
+			  "Sec-WebSocket-Protocol: mqtt\r\n\r\n\x02\x01\x20",
+			  acc);
+	ASSERT_EQ(write(f.fd, resp, (size_t)rl), rl);
+	size_t n = ws_recv_frame(&f, c, &op, buf, sizeof buf);
+	ASSERT_EQ(op, 0x2);
+	ASSERT_EQ(buf[0], 0x10); /* CONNECT in a binary frame */
+	ASSERT_EQ(n, (size_t)buf[1] + 2);
+	/* the rest of CONNACK: a ping between fragments (RFC 6455 §5.4),
+	 * then two continuations */
+	ws_send_frame(&f, 0x00, "\x02", 1);
+	ws_send_frame(&f, 0x89, "hi", 2);
+	ws_send_frame(&f, 0x80, "\x00\x00", 2);
+	PUMP_UNTIL(c, r.connects == 1);
+	ASSERT_EQ(r.connack_rc, 0);
+	n = ws_recv_frame(&f, c, &op, buf, sizeof buf);
+	ASSERT_EQ(op, 0xA); /* pong with the ping's data */
+	ASSERT_EQ(n, 2);
+	ASSERT_MEMEQ(buf, "hi", 2);
+	/* two PUBLISH in one frame plus the start of a third, whose rest
+	 * comes in the next message */
+	static const uint8_t pubs[] = {0x30, 0x04, 0x00, 0x01, 'a', '1', 0x30, 0x04, 0x00, 0x01,
+				       'b',  '2',  0x30, 0x04, 0x00, 0x01, 'c', '3'};
+	ws_send_frame(&f, 0x82, pubs, 14);
+	ws_send_frame(&f, 0x82, pubs + 14, 4);
+	PUMP_UNTIL(c, r.messages == 3);
+	ASSERT_STREQ(r.topics[0], "a");
+	ASSERT_STREQ(r.payloads[1], "2");
+	ASSERT_STREQ(r.topics[2], "c");
+	ASSERT_STREQ(r.payloads[2], "3");
+	/* a frame (16-bit length form) arriving one byte at a time */
+	{
+		uint8_t big[300 + 8], fr[320];
+		big[0] = 0x30;
+		big[1] = 0xAF; /* remaining length 303 = 0xAF 0x02 */
+		big[2] = 0x02;
+		big[3] = 0x00;
+		big[4] = 0x01;
+		big[5] = 'd';
+		memset(big + 6, 'p', 300);
+		size_t fl = wmq_wsc_frame_header(fr, 0x2, true, 306, NULL);
+		ASSERT_EQ(fl, 4);
+		memcpy(fr + fl, big, 306);
+		for (size_t i = 0; i < fl + 306; i++) {
+			ASSERT_EQ(write(f.fd, fr + i, 1), 1);
+			if (i % 37 == 0)
+				pump1(c);
+		}
+		PUMP_UNTIL(c, r.messages == 4);
+		ASSERT_STREQ(r.topics[3], "d");
+		ASSERT_EQ(r.payloads[3][0], 'p');
+	}
+	/* a publish from us: one masked binary frame */
+	ASSERT_EQ(wmq_client_publish(c, NULL, "t", "xyz", 3, 0, false, NULL), WMQ_E_OK);
+	n = ws_recv_frame(&f, c, &op, buf, sizeof buf);
+	ASSERT_EQ(op, 0x2);
+	ASSERT_MEMEQ(buf, "\x30\x06\x00\x01txyz", 8);
+	/* a masked frame from the server is a protocol error: close 1002 */
+	ws_send_frame(&f, 0x82, "", 0);
+	ASSERT_EQ(write(f.fd, "\x82\x80\x01\x02\x03\x04", 6), 6);
+	PUMP_UNTIL(c, r.disconnects == 1);
+	ASSERT_EQ(r.disc_error, WMQ_E_PROTOCOL);
+	ASSERT(strstr(wmq_client_tls_error(c), "masked frame"));
+	n = ws_recv_frame(&f, c, &op, buf, sizeof buf);
+	ASSERT_EQ(op, 0x8);
+	ASSERT_EQ(n, 2);
+	ASSERT_MEMEQ(buf, "\x03\xea", 2);
+	fake_close(&f);
+	wmq_client_destroy(c);
+}
+
+TEST(fake_ws_refused_and_closed)
+{
+	struct fake f;
+	struct rec r;
+	wmq_connect_opts o;
+	uint8_t op, buf[64];
+	fake_listen(&f, WMQ_V5);
+	wmq_client *c = new_client(&r);
+	opts_for(&o, &f, WMQ_PROTOCOL_V5);
+	o.websocket = true;
+	/* an HTTP error status ends the attempt with a readable reason */
+	ASSERT_EQ(wmq_client_connect(c, &o), WMQ_E_OK);
+	fake_accept(&f, c);
+	ssize_t got = 0;
+	/* (not PUMP_UNTIL: its condition is evaluated twice) */
+	for (int i = 0; i < 1500 && got <= 0; i++)
+		if ((got = read(f.fd, f.in, sizeof f.in)) <= 0)
+			pump1(c);
+	ASSERT(got > 0);
+	const char *nf = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+	ASSERT_EQ(write(f.fd, nf, strlen(nf)), (ssize_t)strlen(nf));
+	PUMP_UNTIL(c, r.disconnects == 1);
+	ASSERT_EQ(r.disc_error, WMQ_E_PROTOCOL);
+	ASSERT(strstr(wmq_client_tls_error(c), "404 Not Found"));
+
+	/* a close frame from the server is answered and ends the connection */
+	ASSERT_EQ(wmq_client_connect(c, &o), WMQ_E_OK);
+	fake_accept(&f, c);
+	char *end = NULL;
+	f.in_len = 0;
+	for (int i = 0; i < 1500 && !end; i++) {
+		ssize_t n = read(f.fd, f.in + f.in_len, sizeof f.in - f.in_len - 1);
+		if (n > 0) {
+			f.in_len += (size_t)n;
+			f.in[f.in_len] = 0;
+			end = strstr((char *)f.in, "\r\n\r\n");
+		} else {
+			pump1(c);
+		}
+	}
+	ASSERT(end != NULL);
+	const char *k = strstr((char *)f.in, "Sec-WebSocket-Key: ");
+	ASSERT(k != NULL);
+	char key[25], acc[32], resp[300];
+	memcpy(key, k + 19, 24);
+	key[24] = 0;
+	ASSERT(wmq_wsc_accept_for(key, acc));
+	f.in_len = 0;
+	int rl = snprintf(resp, sizeof resp,
+			  "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n"
+			  "connection: upgrade\r\nsec-websocket-accept: %s\r\n"
+			  "sec-websocket-protocol: mqtt\r\n\r\n",
+			  acc);
+	ASSERT_EQ(write(f.fd, resp, (size_t)rl), rl);
+	size_t n = ws_recv_frame(&f, c, &op, buf, sizeof buf);
+	ASSERT_EQ(op, 0x2);
+	ws_send_frame(&f, 0x82, "\x20\x03\x00\x00\x00", 5);
+	PUMP_UNTIL(c, r.connects == 1);
+	ws_send_frame(&f, 0x88, "\x03\xe9", 2);
+	PUMP_UNTIL(c, r.disconnects == 2);
+	ASSERT_EQ(r.disc_error, WMQ_E_CONN_LOST);
+	n = ws_recv_frame(&f, c, &op, buf, sizeof buf);
+	ASSERT_EQ(op, 0x8); /* the echo, RFC 6455 §5.5.1 */
+	ASSERT_EQ(n, 2);
+	ASSERT_MEMEQ(buf, "\x03\xe9", 2);
+	fake_close(&f);
+	wmq_client_destroy(c);
+}
+
 static const struct wmq_test tests[] = {
 	{"backoff_bounds", backoff_bounds},
 	{"props_build_and_read", props_build_and_read},
@@ -1324,6 +1688,11 @@ static const struct wmq_test tests[] = {
 	{"fake_keepalive_timeout", fake_keepalive_timeout},
 	{"fake_server_disconnect_and_refusal", fake_server_disconnect_and_refusal},
 	{"connect_failure_reported", connect_failure_reported},
+	{"ws_framing", ws_framing},
+	{"ws_response_check", ws_response_check},
+	{"options_ws", options_ws},
+	{"fake_ws_stream", fake_ws_stream},
+	{"fake_ws_refused_and_closed", fake_ws_refused_and_closed},
 };
 
 WMQ_TEST_MAIN(tests)

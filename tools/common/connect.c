@@ -75,6 +75,8 @@ void wmq_tool_connect_opts(const struct wmq_tool_cfg *cfg, wmq_connect_opts *o, 
 	}
 	if (cfg->use_tls)
 		o->tls = &cfg->tls_opts;
+	o->websocket = cfg->ws;
+	o->ws_path = cfg->ws_path;
 	o->clean_start = cfg->clean;
 	o->keepalive = (uint16_t)cfg->keepalive;
 	o->username = cfg->username;
@@ -158,6 +160,13 @@ int wmq_tool_connect(const struct wmq_tool_cfg *cfg, void *userdata,
 			break;
 		case WMQ_E_INVAL:
 			fprintf(stderr, "Error: Invalid connection options.\n");
+			break;
+		case WMQ_E_PROTOCOL:
+			/* a WebSocket failure has its detail in the transport text */
+			if (wmq_client_tls_error(c)[0])
+				fprintf(stderr, "Error: %s\n", wmq_client_tls_error(c));
+			else
+				fprintf(stderr, "Error: %s\n", wmq_strerror(rc));
 			break;
 		case WMQ_E_TLS:
 			/* mosquitto prints the OpenSSL error, then its summary */

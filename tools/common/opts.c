@@ -24,7 +24,7 @@ enum opt_id {
 	O_COUNT, O_EXIT_AFTER_SUB, O_FORMAT, O_NO_EOL, O_NO_RETAIN, O_FILTER_OUT, O_UNSUB,
 	O_VERBOSE, O_TIMEOUT, O_RETAINED_ONLY, O_REMOVE_RETAINED,
 	O_CAFILE, O_CAPATH, O_CERT, O_KEY, O_INSECURE, O_TLS_VERSION, O_CIPHERS, O_PSK,
-	O_PSK_IDENTITY, O_ALPN,
+	O_PSK_IDENTITY, O_ALPN, O_WS, O_WS_PATH,
 };
 
 #define P WMQ_TOOL_PUB
@@ -74,6 +74,8 @@ static const struct opt opts[] = {
 	{NULL, "--psk", O_PSK, 1, PS, "key"},
 	{NULL, "--psk-identity", O_PSK_IDENTITY, 1, PS, "identity"},
 	{NULL, "--tls-alpn", O_ALPN, 1, PS, "protocol"},
+	{NULL, "--ws", O_WS, 0, PS, NULL},
+	{NULL, "--ws-path", O_WS_PATH, 1, PS, "path"},
 	{"-M", NULL, O_MAX_INFLIGHT, 1, P, "max inflight"},
 	{"-m", "--message", O_MESSAGE, 1, P, "message"},
 	{"-f", "--file", O_FILE, 1, P, "file"},
@@ -203,6 +205,7 @@ void wmq_tool_cfg_cleanup(struct wmq_tool_cfg *cfg)
 	wmq_free(cfg->psk);
 	wmq_free(cfg->psk_identity);
 	wmq_free(cfg->alpn);
+	wmq_free(cfg->ws_path);
 	memset(cfg, 0, sizeof *cfg);
 }
 
@@ -254,12 +257,19 @@ static int apply_url(struct wmq_tool_cfg *cfg, const char *url, FILE *err)
 		goto out;
 	if (u.port)
 		cfg->port = u.port;
+	else if (u.ws)
+		cfg->port = u.tls ? 443 : 80;
 	else if (u.tls)
 		cfg->port = 8883;
 	if (u.tls)
 		cfg->url_tls = true;
-	if (add_topic(cfg, u.topic, err) != 0)
+	if (u.ws) {
+		cfg->ws = true;
+		if (u.path && !set_str(&cfg->ws_path, u.path))
+			goto out;
+	} else if (add_topic(cfg, u.topic, err) != 0) {
 		goto out;
+	}
 	rc = 0;
 out:
 	wmq_tool_url_cleanup(&u);
@@ -503,6 +513,15 @@ static int apply(struct wmq_tool_cfg *cfg, const struct opt *o, char **a, FILE *
 	}
 	case O_PSK_IDENTITY:
 		return set_str(&cfg->psk_identity, a[0]) ? 0 : -1;
+	case O_WS:
+		cfg->ws = true;
+		return 0;
+	case O_WS_PATH:
+		if (a[0][0] != '/' || strlen(a[0]) > 1024 || strpbrk(a[0], " \t\r\n")) {
+			perr(err, "Error: Invalid WebSocket path '%s' (must start with '/').\n\n", a[0]);
+			return -1;
+		}
+		return set_str(&cfg->ws_path, a[0]) ? 0 : -1;
 	case O_ALPN:
 		if (strlen(a[0]) == 0 || strlen(a[0]) > 255) {
 			perr(err, "Error: Invalid ALPN protocol '%s'.\n\n", a[0]);
@@ -537,6 +556,10 @@ static int validate_tls(struct wmq_tool_cfg *cfg, FILE *err)
 		return -1;
 	}
 	cfg->use_tls = cfg->cafile || cfg->capath || cfg->certfile || cfg->psk || cfg->url_tls;
+	if (cfg->ws_path && !cfg->ws)
+		cfg->ws = true; /* --ws-path implies --ws */
+	if (cfg->ws && cfg->port == 0)
+		cfg->port = cfg->use_tls ? 443 : 80;
 	if (!cfg->use_tls)
 		return 0;
 	if (cfg->port == 0)
@@ -676,6 +699,7 @@ void wmq_tool_usage(int kind, FILE *out)
 		"                    [--ciphers ciphers] [--insecure] [--tls-alpn protocol]\n"
 		"                    [--tls-version version]]\n"
 		"                  [--psk hex-key --psk-identity identity [--ciphers ciphers]]\n"
+		"                  [--ws [--ws-path path]]\n"
 		"       %s --help | --version\n\n",
 		prog);
 	fprintf(out, " -c : disable clean session / keep the session (MQTT 5: session expiry -1 unless -x).\n");
@@ -698,7 +722,10 @@ void wmq_tool_usage(int kind, FILE *out)
 		     " -k : keep alive in seconds for this client. Defaults to 60.\n"
 		     " -L : specify user, password, hostname, port and topic as a URL in the form:\n"
 		     "      mqtt(s)://[username[:password]@]host[:port]/topic\n"
-		     "      (mqtts: TLS, port 8883 by default, CA from --cafile or the system's).\n");
+		     "      (mqtts: TLS, port 8883 by default, CA from --cafile or the system's),\n"
+		     "      or ws(s)://[username[:password]@]host[:port][/path] for WebSockets\n"
+		     "      (wss: over TLS; ports 80 / 443 by default; the path defaults to /mqtt\n"
+		     "      and the topic is given with -t).\n");
 	if (pub)
 		fprintf(out, " -l : read messages from stdin, sending a separate message for each line.\n"
 			     " -m : message payload to send.\n"
@@ -747,7 +774,10 @@ void wmq_tool_usage(int kind, FILE *out)
 		     " --tls-alpn : TLS application layer protocol negotiation (ALPN) protocol to offer.\n"
 		     " --tls-version : minimum TLS protocol version: tlsv1.3, tlsv1.2 (default) or tlsv1.1.\n"
 		     " --psk : pre-shared-key in hexadecimal (no leading 0x) to enable TLS-PSK mode.\n"
-		     " --psk-identity : client identity string for TLS-PSK mode.\n");
+		     " --psk-identity : client identity string for TLS-PSK mode.\n"
+		     " --ws : connect with MQTT over WebSockets (subprotocol mqtt; over TLS when a TLS\n"
+		     "        option is given). The default port becomes 80 (443 with TLS).\n"
+		     " --ws-path : request path of the WebSocket upgrade. Defaults to /mqtt.\n");
 	fprintf(out, " --version : print the version and exit.\n"
 		     " --will-payload : payload for the client Will.\n"
 		     " --will-qos : QoS level for the client Will.\n"

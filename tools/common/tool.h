@@ -76,7 +76,9 @@ struct wmq_tool_cfg {
 	char *psk;
 	char *psk_identity;
 	char *alpn;
-	bool url_tls;           /* -L mqtts:// */
+	bool url_tls;           /* -L mqtts:// or wss:// */
+	bool ws;                /* --ws or -L ws[s]:// : MQTT over WebSockets */
+	char *ws_path;          /* --ws-path or the URL's path; NULL = "/mqtt" */
 	bool use_tls;           /* set by the parser's validation */
 	wmq_tls_opts tls_opts;  /* filled by validation: pointers into this cfg */
 
@@ -127,12 +129,15 @@ void wmq_tool_cfg_cleanup(struct wmq_tool_cfg *cfg);
 /* Print the usage text of |kind| to |out|. */
 void wmq_tool_usage(int kind, FILE *out);
 
-/* -L URL: mqtt[s]://[username[:password]@]host[:port]/topic. Fills the
+/* -L URL: mqtt[s]://[username[:password]@]host[:port]/topic or
+ * ws[s]://[username[:password]@]host[:port][/path] (no topic). Fills the
  * out-parameters with heap strings (username/password NULL when absent,
- * *port 0 when absent; tls true for mqtts://). Returns 0 or -1 with a
+ * *port 0 when absent; tls true for mqtts:// and wss://, ws for ws[s]://). Returns 0 or -1 with a
  * message in |errbuf|. */
 struct wmq_tool_url {
 	bool tls;
+	bool ws;    /* ws:// or wss:// */
+	char *path; /* ws[s]: the request path, NULL when absent */
 	char *username;
 	char *password;
 	char *host;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT
  * url.c - the -L URL: mqtt://[username[:password]@]host[:port]/topic, with
  * "[v6addr]" hosts; mqtts:// is the same over TLS (default port 8883, set
- * by the caller). ws:// and wss:// are refused until WebSockets exist. Ownership: out strings are heap copies (wmq_tool_url_cleanup).
+ * by the caller). ws://[username[:password]@]host[:port][/path] and wss://
+ * select WebSockets (plain / over TLS): the path is the upgrade's request
+ * path (default "/mqtt") and the topic comes from -t. Ownership: out strings are heap copies (wmq_tool_url_cleanup).
  * Threading: reentrant. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@ void wmq_tool_url_cleanup(struct wmq_tool_url *u)
 	wmq_free(u->password);
 	wmq_free(u->host);
 	wmq_free(u->topic);
+	wmq_free(u->path);
 	memset(u, 0, sizeof *u);
 }
 
@@ -28,12 +31,21 @@ int wmq_tool_url_parse(const char *url, struct wmq_tool_url *u, char *errbuf, si
 	} else if (strncmp(url, "mqtts://", 8) == 0) {
 		p = url + 8;
 		u->tls = true;
+	} else if (strncmp(url, "ws://", 5) == 0) {
+		p = url + 5;
+		u->ws = true;
+	} else if (strncmp(url, "wss://", 6) == 0) {
+		p = url + 6;
+		u->ws = true;
+		u->tls = true;
 	} else {
 		snprintf(errbuf, errcap, "Unsupported URL scheme.");
 		return -1;
 	}
 	slash = strchr(p, '/');
-	if (!slash || slash[1] == '\0') {
+	if (u->ws && !slash)
+		slash = p + strlen(p); /* no path: the default one */
+	if (!u->ws && (!slash || slash[1] == '\0')) {
 		snprintf(errbuf, errcap, "Invalid URL for -L argument specified - topic missing.");
 		return -1;
 	}
@@ -103,6 +115,21 @@ int wmq_tool_url_parse(const char *url, struct wmq_tool_url *u, char *errbuf, si
 			goto fail;
 		}
 		u->port = (int)v;
+	}
+	if (u->ws) {
+		if (*slash) {
+			for (const char *q = slash; *q; q++) {
+				if (*q <= 0x20 || *q >= 0x7F) {
+					snprintf(errbuf, errcap,
+						 "Invalid URL for -L argument specified - bad path.");
+					goto fail;
+				}
+			}
+			u->path = wmq_strdup(slash);
+			if (!u->path)
+				goto nomem;
+		}
+		return 0;
 	}
 	u->topic = wmq_strdup(slash + 1);
 	if (!u->topic)

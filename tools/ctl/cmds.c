@@ -26,6 +26,7 @@
 #include "security/policy.h"
 
 #define PSK_MIN 16 /* bytes: 128 bits */
+#define PSK_GEN 32 /* bytes of a --generate key: 256 bits */
 
 /* ---- Small parsers ---------------------------------------------------------- */
 
@@ -563,9 +564,17 @@ static void psk_add(struct ctl_ctx *x, char **a, int n, struct ctl_res *res)
 	char hex[CTL_SECRET_MAX + 1], why[160], prompt[160], esc[96];
 	uint8_t key[WMQ_STORE_ID_PSK_MAX];
 	size_t len = 0, klen = 0;
+	wmq_err rc;
+	if (x->o.generate) {
+		/* a fresh key from the CSPRNG, shown once below */
+		if (wmq_crypto_random(key, PSK_GEN) != WMQ_OK)
+			RES_MSG(res, CTL_EXIT_ERROR, "key: the random generator failed");
+		klen = PSK_GEN;
+		goto add;
+	}
 	ctl_escape(a[0], esc, sizeof esc);
 	snprintf(prompt, sizeof prompt, "PSK key for %s (hex): ", esc);
-	wmq_err rc = ctl_read_secret(prompt, true, hex, sizeof hex, &len, why, sizeof why);
+	rc = ctl_read_secret(prompt, true, hex, sizeof hex, &len, why, sizeof why);
 	if (rc != WMQ_OK)
 		RES_MSG(res, rc == WMQ_ERR_INVAL ? CTL_EXIT_USAGE : CTL_EXIT_ERROR, "key: %s", why);
 	rc = wmq_crypto_hex_decode(hex, len, key, sizeof key, &klen);
@@ -576,8 +585,17 @@ static void psk_add(struct ctl_ctx *x, char **a, int n, struct ctl_res *res)
 				   "key: expected %d to %d bytes as hex digits (%d to %d digits, even count)", PSK_MIN,
 				   WMQ_STORE_ID_PSK_MAX, 2 * PSK_MIN, 2 * WMQ_STORE_ID_PSK_MAX);
 	}
+add:;
 	struct ctl_req r = {.op = CTL_OP_PSK_ADD, .a = a[0], .b = x->o.user, .key = key, .key_len = klen};
 	exec(x, &r, res);
+	if (x->o.generate && res->status == CTL_EXIT_OK &&
+	    wmq_crypto_hex_encode(key, klen, hex, sizeof hex) == WMQ_OK) {
+		/* the only time the key is shown (never stored in the audit
+		 * log, never listed) */
+		size_t ml = strlen(res->msg);
+		snprintf(res->msg + ml, sizeof res->msg - ml, "; key (shown once): %s", hex);
+		wmq_crypto_wipe(hex, sizeof hex);
+	}
 	wmq_crypto_wipe(key, sizeof key);
 }
 
@@ -705,8 +723,9 @@ const struct ctl_cmd ctl_cmds[] = {
 	 "only USER may connect with CLIENTID"},
 	{"client", "unbind", "CLIENTID", 1, 1, 0, W, false, client_unbind, "remove a client id binding"},
 	{"client", "list", "[USER]", 0, 1, 0, R, false, client_list, "list client id bindings"},
-	{"psk", "add", "IDENTITY", 1, 1, CTL_O_USER, W, false, psk_add,
-	 "add a TLS PSK identity; the key (hex, 16..256 bytes) is read like a password"},
+	{"psk", "add", "IDENTITY", 1, 1, CTL_O_USER | CTL_O_GENERATE, W, false, psk_add,
+	 "add a TLS PSK identity; the key (hex, 16..256 bytes) is read like a password, or "
+	 "--generate makes a random 32-byte key and prints it once"},
 	{"psk", "del", "IDENTITY", 1, 1, 0, W, false, psk_del, "delete a TLS PSK identity"},
 	{"psk", "list", "", 0, 0, 0, R, false, psk_list, "list TLS PSK identities (never their keys)"},
 	{"acl", "explain", "USER CLIENTID ACTION TOPIC [QOS]", 4, 5, 0, R, false, acl_explain,

@@ -78,6 +78,7 @@ enum ctl_opt_bit {
 	CTL_O_ACL = 1u << 10,
 	CTL_O_REPLACE = 1u << 11,
 	CTL_O_PREV = 1u << 12,
+	CTL_O_GENERATE = 1u << 13,
 };
 
 struct ctl_opts {
@@ -90,7 +91,7 @@ struct ctl_opts {
 	/* command options (validity per command: struct ctl_cmd.opts) */
 	unsigned seen;
 	const char *qos, *priority, *for_, *reason, *user, *passwd, *acl, *prev;
-	bool literal, no_password, disabled, all, replace;
+	bool literal, no_password, disabled, all, replace, generate;
 };
 
 struct ctl_ctx {

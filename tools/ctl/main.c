@@ -52,6 +52,7 @@ static const struct opt OPTS[] = {
 	{"--acl", true, O_CMD, CTL_O_ACL, "--acl FILE"},
 	{"--replace", false, O_CMD, CTL_O_REPLACE, "--replace"},
 	{"--prev", true, O_CMD, CTL_O_PREV, "--prev HEX"},
+	{"--generate", false, O_CMD, CTL_O_GENERATE, "--generate"},
 };
 
 static void set_cmd_opt(struct ctl_opts *o, unsigned bit, const char *v)
@@ -71,6 +72,7 @@ static void set_cmd_opt(struct ctl_opts *o, unsigned bit, const char *v)
 	case CTL_O_ACL: o->acl = v; break;
 	case CTL_O_REPLACE: o->replace = true; break;
 	case CTL_O_PREV: o->prev = v; break;
+	case CTL_O_GENERATE: o->generate = true; break;
 	default: break;
 	}
 }
