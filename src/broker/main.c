@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * main.c - the wardmq command line (mosquitto's conventions). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,57 @@
 
 #include "broker/broker.h"
 #include "common/alloc.h"
+
+/* -d, first half: fork; the parent waits on a pipe until the child says it
+ * started (listeners bound, store open, threads running) and exits 0, or 1
+ * when the child failed or died, so start-up errors still reach the
+ * terminal and the exit status. Everything that starts threads runs in the
+ * child only: threads do not survive a fork (daemon(3) after start-up
+ * would leave the store, auth-pool and admin threads behind). Returns the
+ * pipe's write end in the child, -1 on failure. */
+static int daemon_fork(void)
+{
+	int p[2];
+	if (pipe(p) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid > 0) {
+		char c = 0;
+		ssize_t n;
+		close(p[1]);
+		do
+			n = read(p[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		_exit(n == 1 && c == 'k' ? 0 : 1);
+	}
+	close(p[0]);
+	if (setsid() < 0) {
+		close(p[1]);
+		return -1;
+	}
+	return p[1];
+}
+
+/* -d, second half: detach from the terminal and release the parent. */
+static void daemon_ready(int fd)
+{
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul >= 0) {
+		(void)dup2(nul, STDIN_FILENO);
+		(void)dup2(nul, STDOUT_FILENO);
+		(void)dup2(nul, STDERR_FILENO);
+		if (nul > STDERR_FILENO)
+			close(nul);
+	}
+	ssize_t w = write(fd, "k", 1);
+	(void)w; /* the parent gone: nothing to tell */
+	close(fd);
+}
 
 static void usage(FILE *out)
 {
@@ -150,17 +202,21 @@ int main(int argc, char **argv)
 		wmq_free(cfg.admin_socket);
 		cfg.admin_socket = copy;
 	}
-	if (wmq_broker_new(&cfg, &b) != WMQ_OK) {
-		fprintf(stderr, "wardmq: cannot initialise the broker\n");
+	int ready_fd = -1;
+	if (daemonize && (ready_fd = daemon_fork()) < 0) {
+		fprintf(stderr, "wardmq: cannot daemonize: %s\n", strerror(errno));
 		wmq_config_cleanup(&cfg);
 		return 1;
 	}
+	if (wmq_broker_new(&cfg, &b) != WMQ_OK) {
+		fprintf(stderr, "wardmq: cannot initialise the broker\n");
+		wmq_config_cleanup(&cfg);
+		return 1; /* the parent sees the pipe close: exit 1 */
+	}
 	if (wmq_broker_start(b) != WMQ_OK)
 		goto out;
-	if (daemonize && daemon(1, 0) != 0) {
-		fprintf(stderr, "wardmq: cannot daemonize: %s\n", strerror(errno));
-		goto out;
-	}
+	if (ready_fd >= 0)
+		daemon_ready(ready_fd);
 	if (wmq_broker_run(b) == WMQ_OK)
 		status = 0;
 out:

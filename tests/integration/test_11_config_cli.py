@@ -3,6 +3,7 @@
 --config-doc, -h, -p, -v, anonymous default with a file, SIGHUP reload (bad
 file keeps the old configuration, a changed reloadable limit applies),
 SIGTERM exit status, log lines carrying the peer address."""
+import os
 import re
 import signal
 import subprocess
@@ -230,3 +231,56 @@ def test_sigterm_exit_status_zero(broker_factory):
     assert b.stop() == []                       # SIGTERM, exit 0, no sanitizer report
     assert b.returncode == 0
     assert time.monotonic() - t0 < 10
+
+
+def _pids_with(text):
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                if text.encode() in f.read():
+                    pids.append(int(d))
+        except OSError:
+            pass
+    return pids
+
+
+@pytest.mark.wardmq_only("wardmq -d")
+def test_daemon_mode_keeps_its_threads(tmp_path):
+    """-d: the command returns once the broker has started (exit 1 when it
+    could not), and the daemon
+    still has its store thread (a QoS 1 PUBACK waits for the commit under
+    durability strict) and its auth pool (password check)."""
+    from conftest import free_port
+    db = str(tmp_path / "d.db")
+    ctlbin = os.path.join(os.path.dirname(wardmq_bin()), "wardmq_ctl")
+    r = subprocess.run([ctlbin, "--db", db, "user", "add", "alice"], input="alice-pw\n",
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    port = free_port()
+    conf = tmp_path / "daemon.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nlog_dest file {tmp_path / 'd.log'}\n")
+    r = subprocess.run([wardmq_bin(), "-d", "-c", str(conf), "--db", db], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    pids = _pids_with(str(conf))
+    assert len(pids) == 1, pids
+    try:
+        c = client(port, "d1", username="alice", password=b"alice-pw")
+        assert c.publish("t/kept", b"x", qos=1, retain=True).rc in (0, 0x10, None)
+        c.disconnect()
+        # the same port again: the second daemon fails, and says so on the terminal
+        r2 = subprocess.run([wardmq_bin(), "-d", "-c", str(conf), "--db", str(tmp_path / "e.db")],
+                            capture_output=True, text=True, timeout=60)
+        assert r2.returncode == 1  # the parent waited for the child's verdict
+        log = (tmp_path / "d.log").read_text()
+        assert f"listener 127.0.0.1:{port}: Address already in use" in log, log
+    finally:
+        for p in pids:
+            os.kill(p, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while _pids_with(str(conf)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert not _pids_with(str(conf))
