@@ -155,3 +155,23 @@ def test_psk_hint_without_store_is_refused_at_start(tmp_path):
     r = subprocess.run([wardmq_bin(), "-c", str(conf)], capture_output=True, text=True, timeout=30)
     assert r.returncode != 0
     assert "psk_hint needs the identity store" in r.stderr
+
+
+def test_psk_added_and_deleted_online(broker_factory, db, tmp_path):
+    """Through the admin socket a new PSK identity works at once and a
+    deleted one is refused at once (no SIGHUP)."""
+    sock = str(tmp_path / "admin.sock")
+    b = broker_factory(f"admin_socket {sock}", args=("--db", db), anonymous=True, verbose=True,
+                       listener=["psk_hint wardmq-test"])
+    key = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+    assert mpub(b.port, "late", key, "17/x", "m").returncode != 0
+    r = subprocess.run([tool("wardmq_ctl"), "--socket", sock, "psk", "add", "late"], input=key + "\n",
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = mpub(b.port, "late", key, "17/x", "m")
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([tool("wardmq_ctl"), "--socket", sock, "psk", "del", "late"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert mpub(b.port, "late", key, "17/x", "m").returncode != 0
+    assert key not in b.log_text()
