@@ -51,6 +51,7 @@
 #include "admin/admin.h"
 #include "broker/broker.h"
 #include "common/alloc.h"
+#include "common/path.h"
 #include "common/time.h"
 #include "crypto/crypto.h"
 
@@ -484,14 +485,8 @@ static void *admin_main(void *arg)
 static wmq_err check_dir(struct wmq_admin *a, const char *path)
 {
 	char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
-	const char *slash = strrchr(path, '/');
 	struct stat st;
-	if (!slash)
-		snprintf(dir, sizeof dir, ".");
-	else if (slash == path)
-		snprintf(dir, sizeof dir, "/");
-	else
-		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	wmq_path_dir(path, dir, sizeof dir);
 	if (stat(dir, &st) != 0) {
 		WMQ_LOG(a->log, WMQ_LOG_ERROR, "admin_socket %s: directory %s: %s", path, dir, strerror(errno));
 		WMQ_BAIL(WMQ_ERR_IO);

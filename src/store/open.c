@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/path.h"
 #include "store/store_int.h"
 #include "store/testing.h"
 
@@ -277,16 +278,10 @@ static wmq_err query_i64(struct wmq_store *st, const char *sql, int64_t *out, co
 static wmq_err check_paths(struct wmq_store *st)
 {
 	const char *path = st->path;
-	const char *slash = strrchr(path, '/');
 	char dir[PATH_MAX];
 	struct stat sb;
 
-	if (!slash)
-		snprintf(dir, sizeof dir, ".");
-	else if (slash == path)
-		snprintf(dir, sizeof dir, "/");
-	else
-		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	wmq_path_dir(path, dir, sizeof dir);
 	if (stat(dir, &sb) != 0) {
 		wmq_store__setmsg(st, "store %s: directory %s: %s: create it (mkdir -p %s) or change "
 				  "persistence_file", path, dir, strerror(errno), dir);

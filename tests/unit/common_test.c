@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT
- * common_test.c - reader/writer bounds, varints, UTF-8 rules, capped buffer. */
+ * common_test.c - reader/writer bounds, varints, UTF-8 rules, capped buffer,
+ * path helpers. */
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/hmap.h"
 #include "common/log.h"
+#include "common/path.h"
 #include "common/utf8.h"
 #include "test.h"
 
@@ -210,7 +212,37 @@ TEST(dbuf_empty_zero_append)
 	wmq_dbuf_cleanup(&d);
 }
 
+TEST(path_dir)
+{
+	char d[8];
+	ASSERT(wmq_path_dir("/run/wardmq/adm.sock", d, sizeof d) == false); /* "/run/wa" */
+	ASSERT_STREQ(d, "/run/wa");
+	char big[64];
+	ASSERT(wmq_path_dir("/run/wardmq/adm.sock", big, sizeof big));
+	ASSERT_STREQ(big, "/run/wardmq");
+	ASSERT(wmq_path_dir("w.db", big, sizeof big));
+	ASSERT_STREQ(big, ".");
+	ASSERT(wmq_path_dir("/w.db", big, sizeof big));
+	ASSERT_STREQ(big, "/");
+	ASSERT(wmq_path_dir("a/b/", big, sizeof big));
+	ASSERT_STREQ(big, "a/b");
+	ASSERT(wmq_path_dir("./x", big, sizeof big));
+	ASSERT_STREQ(big, ".");
+	ASSERT(wmq_path_dir("", big, sizeof big));
+	ASSERT_STREQ(big, ".");
+	char one[1] = {'x'};
+	ASSERT(wmq_path_dir("a/b", one, sizeof one) == false);
+	ASSERT_EQ(one[0], '\0');
+	char two[2];
+	ASSERT(wmq_path_dir("ab/c", two, sizeof two) == false);
+	ASSERT_STREQ(two, "a");
+	ASSERT(wmq_path_dir("/", two, sizeof two));
+	ASSERT_STREQ(two, "/");
+	ASSERT(wmq_path_dir("a/b", d, 0) == false);
+}
+
 static const struct wmq_test tests[] = {
+	{"path_dir", path_dir},
 	{"dbuf_empty_zero_append", dbuf_empty_zero_append},
 	{"siphash_vector", siphash_vector},
 	{"hmap_put_get_del_many", hmap_put_get_del_many},
