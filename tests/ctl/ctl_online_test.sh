@@ -40,36 +40,11 @@ AUD="$T/audit.log"
 OUT="$T/out"
 ERR="$T/err"
 LOG="$T/broker.log"
-pass=0
-fail=0
+. "$(dirname "$0")/lib.sh"
 
-ok() { pass=$((pass + 1)); echo "ok $1"; }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $1: $2"
-	sed 's/^/    stdout: /' "$OUT" | head -20
-	sed 's/^/    stderr: /' "$ERR" | head -20
-}
-
-# run NAME EXPECTED_EXIT INPUT ARGS... : wardmq_ctl --socket $SOCK ARGS with
-# INPUT (one line) on stdin ("-": nothing); check the exit status.
-run() {
-	name=$1 want=$2 input=$3
-	shift 3
-	if [ "$input" = "-" ]; then
-		"$CTL" --socket "$SOCK" "$@" >"$OUT" 2>"$ERR" </dev/null
-	else
-		printf '%s\n' "$input" | "$CTL" --socket "$SOCK" "$@" >"$OUT" 2>"$ERR"
-	fi
-	rc=$?
-	if [ "$rc" -eq "$want" ]; then ok "$name"; else bad "$name" "exit $rc, expected $want"; fi
-}
-has() {
-	if grep -qF -- "$2" "${3:-$OUT}"; then ok "$1"; else bad "$1" "no \"$2\" in ${3:-stdout}"; fi
-}
-lacks() {
-	if grep -qF -- "$2" "${3:-$OUT}"; then bad "$1" "unexpected \"$2\" in ${3:-stdout}"; else ok "$1"; fi
-}
+# wardmq_ctl on the broker's admin socket $SOCK (lib.sh's run, has, lacks
+# use it)
+ctl() { "$CTL" --socket "$SOCK" "$@"; }
 
 # ---- start the broker ----------------------------------------------------------
 printf 'listener 0 127.0.0.1\nallow_anonymous false\nadmin_socket %s\naudit_file %s\nlog_level info\n' \
@@ -228,5 +203,4 @@ if [ -e "$SOCK" ]; then bad "socket removed at stop" "still there"; else ok "soc
 if grep -q "Sanitizer\|runtime error" "$LOG"; then bad "no sanitizer report" "see the broker log"; cat "$LOG"; else
 	ok "no sanitizer report"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -23,39 +23,10 @@ DB="$T/w.db"
 AUD="$T/audit.log"
 OUT="$T/out"
 ERR="$T/err"
-pass=0
-fail=0
+. "$(dirname "$0")/lib.sh"
 
-ok() { pass=$((pass + 1)); echo "ok $1"; }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $1: $2"
-	sed 's/^/    stdout: /' "$OUT" | head -20
-	sed 's/^/    stderr: /' "$ERR" | head -20
-}
-
-# run NAME EXPECTED_EXIT INPUT ARGS... : run wardmq_ctl --db $DB ARGS with
-# INPUT (one line) on stdin ("-": nothing), check the exit status.
-run() {
-	name=$1 want=$2 input=$3
-	shift 3
-	if [ "$input" = "-" ]; then
-		"$CTL" --db "$DB" "$@" >"$OUT" 2>"$ERR" </dev/null
-	else
-		printf '%s\n' "$input" | "$CTL" --db "$DB" "$@" >"$OUT" 2>"$ERR"
-	fi
-	rc=$?
-	if [ "$rc" -eq "$want" ]; then ok "$name"; else bad "$name" "exit $rc, expected $want"; fi
-}
-
-# has NAME TEXT [FILE] / lacks NAME TEXT [FILE]: fixed-string match in the
-# last command's stdout (or FILE).
-has() {
-	if grep -qF -- "$2" "${3:-$OUT}"; then ok "$1"; else bad "$1" "no \"$2\" in ${3:-stdout}"; fi
-}
-lacks() {
-	if grep -qF -- "$2" "${3:-$OUT}"; then bad "$1" "unexpected \"$2\" in ${3:-stdout}"; else ok "$1"; fi
-}
+# wardmq_ctl on the database $DB (lib.sh's run, has, lacks use it)
+ctl() { "$CTL" --db "$DB" "$@"; }
 
 # ---- users -------------------------------------------------------------------
 run "user add from stdin" 0 's3cret-pw' --audit "$AUD" user add alice
@@ -275,5 +246,4 @@ DB="$T/garbage.db"
 run "garbage database: exit 5" 5 - user list
 has "garbage database: explains" "not a WardMQ database" "$ERR"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
