@@ -14,27 +14,9 @@
 # the same against its certificate listener. Prints "ok"/"FAIL" per check and "N passed, M failed";
 # exit 1 on failure, 77 if mosquitto or openssl is missing.
 set -u
-root=$(cd "$(dirname "$0")/../.." && pwd)
-build=$(cd "${1:-$root/build-client}" && pwd)
-PUB=$build/bin/wardmq_pub
-SUB=$build/bin/wardmq_sub
-MOSQ=${MOSQUITTO:-/usr/sbin/mosquitto}
-for b in "$PUB" "$SUB" "$MOSQ" "$(command -v mosquitto_sub)" "$(command -v openssl)"; do
-  if [ ! -x "$b" ]; then echo "missing: $b"; exit 77; fi
-done
-
-tmp=$(mktemp -d)
-mpid=
-cleanup() {
-  [ -n "$mpid" ] && kill "$mpid" 2>/dev/null && wait "$mpid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-pki=$tmp/pki
-if ! sh "$root/tests/fixtures/make_test_ca.sh" "$pki" >"$tmp/pki.log" 2>&1; then
-  echo "make_test_ca.sh failed"; cat "$tmp/pki.log"; exit 1
-fi
+. "$(dirname "$0")/lib.sh"
+require_bins "$PUB" "$SUB" "$MOSQ" "$(command -v mosquitto_sub)" "$(command -v openssl)"
+make_pki
 # a server certificate that does not name localhost / 127.0.0.1
 (
   cd "$pki" &&
@@ -47,14 +29,10 @@ fi
 # mosquitto started as root drops to its own user: let it read the PKI
 chmod -R a+rX "$tmp"
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 P_CA=$(free_port); P_REQ=$(free_port); P_PSK=$(free_port); P_OTHER=$(free_port)
 PSK_KEY=0123456789abcdef0123456789abcdef
 printf 'dev1:%s\n' "$PSK_KEY" >"$tmp/psk.txt"
 chmod a+r "$tmp/psk.txt"
-LOG=$tmp/mosquitto.log
 cat >"$tmp/mosquitto.conf" <<EOF
 per_listener_settings true
 persistence false
@@ -79,52 +57,11 @@ certfile $pki/server-other.crt
 keyfile $pki/other.key
 allow_anonymous true
 EOF
-"$MOSQ" -c "$tmp/mosquitto.conf" -v >"$LOG" 2>&1 &
-mpid=$!
-for _ in $(seq 1 50); do
-  grep -q "Opening ipv4 listen socket on port $P_OTHER" "$LOG" 2>/dev/null && break
-  sleep 0.1
-done
-sleep 0.3
-if ! kill -0 "$mpid" 2>/dev/null; then echo "mosquitto did not start"; cat "$LOG"; exit 1; fi
+start_mosquitto $P_OTHER
 
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-  fail=$((fail + 1)); echo "FAIL $1"
-  if [ -n "${2:-}" ]; then printf '%s\n' "$2" | head -20 | sed 's/^/       /'; fi
-}
 T="timeout 20"
 CA="--cafile $pki/ca.crt"
 
-# roundtrip NAME MSG SUB-ARGS -- PUB-ARGS: a subscriber receives what the
-# publisher sends (both over the given options)
-roundtrip() {
-  local name=$1 msg=$2; shift 2
-  local sargs=() pargs=()
-  while [ $# -gt 0 ] && [ "$1" != "--" ]; do sargs+=("$1"); shift; done
-  shift
-  pargs=("$@")
-  $T "$SUB" "${sargs[@]}" -C 1 -W 10 >"$tmp/sub.out" 2>"$tmp/sub.err" &
-  local sp=$!
-  sleep 0.7
-  $T "$PUB" "${pargs[@]}" -m "$msg" >"$tmp/pub.out" 2>&1; local prc=$?
-  wait "$sp"; local src=$?
-  if [ $prc = 0 ] && [ $src = 0 ] && [ "$(cat "$tmp/sub.out")" = "$msg" ]; then ok "$name"
-  else bad "$name" "pub rc=$prc sub rc=$src
-pub: $(cat "$tmp/pub.out")
-sub: $(cat "$tmp/sub.out" "$tmp/sub.err")"; fi
-}
-
-# refused NAME PATTERN PUB-ARGS...: the publish fails with PATTERN on stderr
-refused() {
-  local name=$1 pat=$2; shift 2
-  local topic=(-t t/refused)
-  case " $* " in *" -L "*) topic=() ;; esac
-  $T "$PUB" "$@" "${topic[@]}" -m x >"$tmp/r.out" 2>&1; local rc=$?
-  if [ $rc != 0 ] && [ $rc != 124 ] && grep -qi -- "$pat" "$tmp/r.out"; then ok "$name"
-  else bad "$name" "rc=$rc, expected /$pat/: $(cat "$tmp/r.out")"; fi
-}
 
 for V in 311 5; do
   roundtrip "v$V CA only, host localhost" "hello-$V" -V $V -h localhost -p $P_CA $CA -t t/ca \
@@ -214,6 +151,4 @@ EOF
   kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
 fi
 
-echo
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

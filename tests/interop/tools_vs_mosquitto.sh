@@ -9,29 +9,10 @@
 # "ok"/"FAIL" line per check and "N passed, M failed"; exit status 1 if
 # anything failed, 77 if mosquitto is not installed.
 set -u
-root=$(cd "$(dirname "$0")/../.." && pwd)
-build=$(cd "${1:-$root/build-client}" && pwd)
-PUB=$build/bin/wardmq_pub
-SUB=$build/bin/wardmq_sub
+. "$(dirname "$0")/lib.sh"
 EXAMPLE=$build/bin/wardmq_example_minimal
-MOSQ=${MOSQUITTO:-/usr/sbin/mosquitto}
-for b in "$PUB" "$SUB" "$MOSQ" "$(command -v mosquitto_pub)" "$(command -v mosquitto_sub)"; do
-  if [ ! -x "$b" ]; then echo "missing: $b"; exit 77; fi
-done
+require_bins "$PUB" "$SUB" "$MOSQ" "$(command -v mosquitto_pub)" "$(command -v mosquitto_sub)"
 
-tmp=$(mktemp -d)
-mpid=
-kids=
-cleanup() {
-  for k in $kids; do kill -9 "$k" 2>/dev/null; done
-  [ -n "$mpid" ] && kill "$mpid" 2>/dev/null && wait "$mpid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 PORT=$(free_port)
 PORT2=$(free_port)
 PORT6=
@@ -41,7 +22,6 @@ if python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0)
   v6="listener $PORT6 ::1
 allow_anonymous true"
 fi
-LOG=$tmp/mosquitto.log
 cat >"$tmp/mosquitto.conf" <<EOF
 per_listener_settings true
 persistence false
@@ -54,20 +34,8 @@ listener $PORT2 127.0.0.1
 allow_anonymous false
 $v6
 EOF
-"$MOSQ" -c "$tmp/mosquitto.conf" -v >"$LOG" 2>&1 &
-mpid=$!
-for _ in $(seq 1 50); do
-  grep -q "Opening ipv4 listen socket on port $PORT2" "$LOG" 2>/dev/null && break
-  sleep 0.1
-done
-sleep 0.2
+start_mosquitto $PORT2 0.2
 
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-  fail=$((fail + 1)); echo "FAIL $1"
-  if [ -n "${2:-}" ]; then printf '%s\n' "$2" | head -20 | sed 's/^/       /'; fi
-}
 # check NAME EXPECTED-FILE ACTUAL-FILE
 check_files() {
   if cmp -s "$2" "$3"; then ok "$1"; else bad "$1" "expected: $(od -c "$2" | head -5)
@@ -334,6 +302,4 @@ else
   bad "docs example built" "$EXAMPLE missing"
 fi
 
-echo
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -12,36 +12,12 @@
 # wrong CA over wss. Prints "ok"/"FAIL" per check and "N passed, M failed";
 # exit 1 on failure, 77 if mosquitto or openssl is missing.
 set -u
-root=$(cd "$(dirname "$0")/../.." && pwd)
-build=$(cd "${1:-$root/build-client}" && pwd)
-PUB=$build/bin/wardmq_pub
-SUB=$build/bin/wardmq_sub
-MOSQ=${MOSQUITTO:-/usr/sbin/mosquitto}
-for b in "$PUB" "$SUB" "$MOSQ" "$(command -v mosquitto_sub)" "$(command -v mosquitto_pub)" \
-  "$(command -v openssl)"; do
-  if [ ! -x "$b" ]; then echo "missing: $b"; exit 77; fi
-done
+. "$(dirname "$0")/lib.sh"
+require_bins "$PUB" "$SUB" "$MOSQ" "$(command -v mosquitto_sub)" "$(command -v mosquitto_pub)" \
+  "$(command -v openssl)"
+make_pki
 
-tmp=$(mktemp -d)
-mpid=
-cleanup() {
-  [ -n "$mpid" ] && kill "$mpid" 2>/dev/null && wait "$mpid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-pki=$tmp/pki
-if ! sh "$root/tests/fixtures/make_test_ca.sh" "$pki" >"$tmp/pki.log" 2>&1; then
-  echo "make_test_ca.sh failed"; cat "$tmp/pki.log"; exit 1
-fi
-# mosquitto started as root drops to its own user: let it read the PKI
-chmod -R a+rX "$tmp"
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 P_WS=$(free_port); P_WSS=$(free_port); P_TCP=$(free_port)
-LOG=$tmp/mosquitto.log
 cat >"$tmp/mosquitto.conf" <<EOF
 per_listener_settings true
 persistence false
@@ -57,50 +33,11 @@ allow_anonymous true
 listener $P_TCP 127.0.0.1
 allow_anonymous true
 EOF
-"$MOSQ" -c "$tmp/mosquitto.conf" -v >"$LOG" 2>&1 &
-mpid=$!
-for _ in $(seq 1 50); do
-  grep -q "Opening ipv4 listen socket on port $P_TCP" "$LOG" 2>/dev/null && break
-  sleep 0.1
-done
-sleep 0.3
-if ! kill -0 "$mpid" 2>/dev/null; then echo "mosquitto did not start"; cat "$LOG"; exit 1; fi
+start_mosquitto $P_TCP
 
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-  fail=$((fail + 1)); echo "FAIL $1"
-  if [ -n "${2:-}" ]; then printf '%s\n' "$2" | head -20 | sed 's/^/       /'; fi
-}
 T="timeout 30"
 CA="--cafile $pki/ca.crt"
 
-# roundtrip NAME MSG SUB-ARGS -- PUB-ARGS: a subscriber receives what the
-# publisher sends (both over the given options)
-roundtrip() {
-  local name=$1 msg=$2; shift 2
-  local sargs=() pargs=()
-  while [ $# -gt 0 ] && [ "$1" != "--" ]; do sargs+=("$1"); shift; done
-  shift
-  pargs=("$@")
-  $T "$SUB" "${sargs[@]}" -C 1 -W 10 >"$tmp/sub.out" 2>"$tmp/sub.err" &
-  local sp=$!
-  sleep 0.7
-  $T "$PUB" "${pargs[@]}" -m "$msg" >"$tmp/pub.out" 2>&1; local prc=$?
-  wait "$sp"; local src=$?
-  if [ $prc = 0 ] && [ $src = 0 ] && [ "$(cat "$tmp/sub.out")" = "$msg" ]; then ok "$name"
-  else bad "$name" "pub rc=$prc sub rc=$src
-pub: $(cat "$tmp/pub.out")
-sub: $(cat "$tmp/sub.out" "$tmp/sub.err")"; fi
-}
-
-# refused NAME PATTERN PUB-ARGS...: the publish fails with PATTERN on stderr
-refused() {
-  local name=$1 pat=$2; shift 2
-  $T "$PUB" "$@" -t t/refused -m x >"$tmp/r.out" 2>&1; local rc=$?
-  if [ $rc != 0 ] && [ $rc != 124 ] && grep -qi -- "$pat" "$tmp/r.out"; then ok "$name"
-  else bad "$name" "rc=$rc, expected /$pat/: $(cat "$tmp/r.out")"; fi
-}
 
 for V in 311 5; do
   for Q in 0 1 2; do
@@ -166,6 +103,4 @@ refused "wss with the wrong CA refused" "certificate verify failed" --ws -h loca
 refused "--ws-path must start with /" "Invalid WebSocket path" --ws-path mqtt -p $P_WS
 refused "bad ws:// URL path" "bad path" -L "ws://127.0.0.1:$P_WS/a b"
 
-echo
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
