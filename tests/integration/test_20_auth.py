@@ -9,7 +9,6 @@ publish (PUBACK/PUBREC 0x87), subscribe (SUBACK 0x87 / 0x80, QoS capped),
 receive (not delivered) and the will (CONNACK 0x87 / 5); `deny_action
 disconnect` closes instead. Denials go to the hash-chained audit_file."""
 import os
-import queue
 import shutil
 import subprocess
 import time
@@ -17,7 +16,7 @@ import time
 import pytest
 
 import mqttraw as m
-from conftest import wardmq_bin
+from idtools import ctl, ctl_path, paho, paho_connect, users_db
 from mqttraw import V311, V5, client
 
 pytestmark = pytest.mark.wardmq_only("WardMQ identity store, wardmq_ctl and policy")
@@ -28,24 +27,9 @@ BAD = {V5: 0x86, V311: 4}
 NOT_AUTH = {V5: 0x87, V311: 5}
 
 
-def ctl_path():
-    return os.path.join(os.path.dirname(wardmq_bin()), "wardmq_ctl")
-
-
-def ctl(db, *args, pw=None, check=True):
-    r = subprocess.run([ctl_path(), "--db", db, *args], input=(pw + "\n") if pw is not None else None,
-                       capture_output=True, text=True, timeout=60)
-    if check:
-        assert r.returncode == 0, f"wardmq_ctl {args}: {r.returncode} {r.stdout} {r.stderr}"
-    return r
-
-
 @pytest.fixture
 def db(tmp_path):
-    path = str(tmp_path / "id.db")
-    ctl(path, "user", "add", "alice", pw="alice-pw")
-    ctl(path, "user", "add", "bob", pw="bob-pw")
-    return path
+    return users_db(str(tmp_path / "id.db"))
 
 
 def add_rules(db, *rules):
@@ -254,32 +238,13 @@ def test_audit_file(broker_factory, db, tmp_path):
 
 # ---- other clients ------------------------------------------------------------
 
-paho = None
-try:
-    import paho.mqtt.client as paho  # noqa: F811
-except ImportError:  # pragma: no cover
-    pass
-
-
 @pytest.mark.skipif(paho is None, reason="python3-paho-mqtt not installed")
 @pytest.mark.parametrize("v5", [False, True])
 def test_paho(broker_factory, db, v5):
     b = start(broker_factory, db)
 
     def try_connect(user, pw):
-        got = queue.Queue()
-        proto = paho.MQTTv5 if v5 else paho.MQTTv311
-        c = paho.Client(client_id=f"paho-{user}-{pw}", protocol=proto, reconnect_on_failure=False)
-        c.username_pw_set(user, pw)
-        c.on_connect = lambda cl, u, f, rc, p=None: got.put(rc)
-        c.connect("127.0.0.1", b.port, 30)
-        c.loop_start()
-        try:
-            rc = got.get(timeout=10)
-        finally:
-            c.disconnect()
-            c.loop_stop()
-        return int(rc.value) if hasattr(rc, "value") else int(rc)
+        return paho_connect(b.port, user, pw, v5=v5, client_id=f"paho-{user}-{pw}")
 
     good = try_connect("alice", "alice-pw")
     assert good == 0

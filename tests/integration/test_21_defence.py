@@ -10,7 +10,6 @@ refused with 0x8A / 5 at CONNECT, live sessions they match closed (MQTT 5
 DISCONNECT 0x98). Small parameters keep every test to a few seconds; every
 wait is bounded."""
 import os
-import queue
 import shutil
 import socket
 import subprocess
@@ -19,7 +18,8 @@ import time
 import pytest
 
 import mqttraw as m
-from conftest import free_port, wardmq_bin
+from conftest import free_port
+from idtools import ctl, ctl_path, paho, paho_connect, users_db
 from mqttraw import V311, V5, client
 
 pytestmark = pytest.mark.wardmq_only("WardMQ brute-force defence, identity store and wardmq_ctl")
@@ -27,27 +27,10 @@ pytestmark = pytest.mark.wardmq_only("WardMQ brute-force defence, identity store
 BAD = {V5: 0x86, V311: 4}
 BANNED = {V5: 0x8A, V311: 5}
 
-try:
-    import paho.mqtt.client as paho
-except ImportError:  # pragma: no cover
-    paho = None
-
-
-def ctl(db, *args, pw=None, check=True):
-    exe = os.path.join(os.path.dirname(wardmq_bin()), "wardmq_ctl")
-    r = subprocess.run([exe, "--db", db, *args], input=(pw + "\n") if pw is not None else None,
-                       capture_output=True, text=True, timeout=60)
-    if check:
-        assert r.returncode == 0, f"wardmq_ctl {args}: {r.returncode} {r.stdout} {r.stderr}"
-    return r
-
 
 @pytest.fixture
 def db(tmp_path):
-    path = str(tmp_path / "id.db")
-    ctl(path, "user", "add", "alice", pw="alice-pw")
-    ctl(path, "user", "add", "bob", pw="bob-pw")
-    return path
+    return users_db(str(tmp_path / "id.db"))
 
 
 def start(broker_factory, db, *lines):
@@ -246,7 +229,7 @@ def test_lockout(broker_factory, db, tmp_path, v):
     lines = text.splitlines()
     assert any('"kind":"ban"' in ln and '"event":"lockout"' in ln and "alice" in ln for ln in lines), text
     assert any('"kind":"authn"' in ln and '"reason":"banned"' in ln for ln in lines), text
-    exe = os.path.join(os.path.dirname(wardmq_bin()), "wardmq_ctl")
+    exe = ctl_path()
     r = subprocess.run([exe, "audit", "verify", audit], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
 
@@ -342,19 +325,7 @@ def test_ban_ipv6_with_paho(broker_factory, db, v5):
     b = broker_factory(f"listener {p6} ::1", args=("--db", db), anonymous=False, verbose=True)
 
     def try_connect(host, port, cid):
-        got = queue.Queue()
-        proto = paho.MQTTv5 if v5 else paho.MQTTv311
-        c = paho.Client(client_id=cid, protocol=proto, reconnect_on_failure=False)
-        c.username_pw_set("bob", "bob-pw")
-        c.on_connect = lambda cl, u, f, rc, p=None: got.put(rc)
-        c.connect(host, port, 30)
-        c.loop_start()
-        try:
-            rc = got.get(timeout=10)
-        finally:
-            c.disconnect()
-            c.loop_stop()
-        return int(rc.value) if hasattr(rc, "value") else int(rc)
+        return paho_connect(port, "bob", "bob-pw", v5=v5, host=host, client_id=cid)
 
     assert try_connect("::1", p6, "p6-a") == 0
     ctl(db, "ban", "add", "address", "::1")

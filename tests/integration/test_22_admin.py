@@ -10,7 +10,6 @@ clear error, read-only requests reload nothing, and a broker without a store
 refuses admin_socket at start."""
 import json
 import os
-import queue
 import socket
 import stat
 import struct
@@ -19,13 +18,10 @@ import time
 
 import pytest
 
+import idtools
 from conftest import wardmq_bin
+from idtools import paho
 from mqttraw import client
-
-try:
-    import paho.mqtt.client as paho
-except ImportError:  # pragma: no cover
-    paho = None
 
 pytestmark = pytest.mark.wardmq_only("WardMQ admin socket and wardmq_ctl")
 
@@ -35,17 +31,10 @@ FIXTURES = os.path.join(HERE, "..", "fixtures")
 OP_USER_IMPORT, OP_USER_SHOW, OP_TXN_BEGIN = 1, 6, 36
 
 
-def ctl_path():
-    return os.path.join(os.path.dirname(wardmq_bin()), "wardmq_ctl")
-
-
 def ctl(target, *args, pw=None, check=True, online=True):
-    opt = "--socket" if online else "--db"
-    r = subprocess.run([ctl_path(), opt, target, *args], input=(pw + "\n") if pw is not None else "",
-                       capture_output=True, text=True, timeout=60)
-    if check:
-        assert r.returncode == 0, f"wardmq_ctl {args}: {r.returncode} {r.stdout} {r.stderr}"
-    return r
+    """wardmq_ctl on the admin socket TARGET (on the database TARGET when
+    not ONLINE), with an empty stdin unless PW is given."""
+    return idtools.ctl(target, *args, pw=pw, check=check, opt="--socket" if online else "--db", stdin="")
 
 
 @pytest.fixture
@@ -63,19 +52,7 @@ def setup(broker_factory, tmp_path):
 
 def paho_connect(port, user, pw):
     """CONNECT with paho (MQTT v5): the CONNACK reason code."""
-    got = queue.Queue()
-    c = paho.Client(client_id=f"paho-{user}-{time.monotonic_ns()}", protocol=paho.MQTTv5,
-                    reconnect_on_failure=False)
-    c.username_pw_set(user, pw)
-    c.on_connect = lambda cl, u, f, rc, p=None: got.put(rc)
-    c.connect("127.0.0.1", port, 30)
-    c.loop_start()
-    try:
-        rc = got.get(timeout=10)
-    finally:
-        c.disconnect()
-        c.loop_stop()
-    return int(rc.value) if hasattr(rc, "value") else int(rc)
+    return idtools.paho_connect(port, user, pw, client_id=f"paho-{user}-{time.monotonic_ns()}")
 
 
 def frame(op, *fields):

@@ -19,7 +19,8 @@ import pytest
 
 import mqttraw as m
 from mqttraw import V311, V5, client
-from test_20_auth import ctl, start
+from idtools import ctl, paho, users_db
+from test_20_auth import start
 from conftest import wardmq_bin
 
 pytestmark = pytest.mark.wardmq_only("WardMQ identity store, wardmq_ctl and live revocation")
@@ -29,9 +30,7 @@ ADMIN = 0x98
 
 @pytest.fixture
 def db(tmp_path):
-    path = str(tmp_path / "id.db")
-    ctl(path, "user", "add", "alice", pw="alice-pw")
-    ctl(path, "user", "add", "bob", pw="bob-pw")
+    path = users_db(str(tmp_path / "id.db"))
     ctl(path, "rule", "add", "user:alice", "allow", "publish", "#")
     return path
 
@@ -267,13 +266,6 @@ def test_deleting_every_rule_denies_everything(broker_factory, db):
     b.wait_log("no rules left: everything is denied")
     assert c.publish("t/1", b"x", qos=1).rc == 0x87
     client(b.port, "s", username="bob", password=b"bob-pw").subscribe(("#", 0), expect=[0x87])
-
-
-paho = None
-try:
-    import paho.mqtt.client as paho  # noqa: F811
-except ImportError:  # pragma: no cover
-    pass
 
 
 @pytest.mark.skipif(paho is None, reason="python3-paho-mqtt not installed")
