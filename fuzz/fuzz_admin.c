@@ -17,14 +17,7 @@
 #include <string.h>
 
 #include "admin/admin.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			abort();                                                                   \
-	} while (0)
+#include "fuzz.h"
 
 static bool str_eq(const char *a, const char *b)
 {

@@ -28,14 +28,7 @@
 
 #include "common/alloc.h"
 #include "protocol/mqtt.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			abort();                                                                   \
-	} while (0)
+#include "fuzz.h"
 
 struct blocks {
 	struct wmq_props *p[2];

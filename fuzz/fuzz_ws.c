@@ -21,14 +21,7 @@
 #include "common/alloc.h"
 #include "net/conn.h"
 #include "net/ws.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			abort();                                                                   \
-	} while (0)
+#include "fuzz.h"
 
 static const char *const origins[] = {"http://localhost:8080", NULL};
 

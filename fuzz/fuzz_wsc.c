@@ -20,14 +20,7 @@
 #include <string.h>
 
 #include "client_int.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			abort();                                                                   \
-	} while (0)
+#include "fuzz.h"
 
 static const char accept_ex[] = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 
