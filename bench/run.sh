@@ -605,7 +605,7 @@ if want connect-auth; then
     done
     say "## Connect rate with password authentication"
     say ""
-    say "$N_DEV devices (users dev0..dev$((N_DEV - 1)), client id = one per device, MQTT 3.1.1, at most 100 CONNECTs in flight). Wave 1: every device connects once to a freshly started broker (fresh logins), then all disconnect; wave 2: all reconnect at once (a reconnect storm of known devices). WardMQ stores Argon2id verifiers (m=19456 KiB, t=2, p=1, the default) and verifies on its auth pool (2 threads); a successful verification is remembered (keyed MAC of user, password and verifier, 1 h), so wave 2 costs no hashing. mosquitto checks its \`\$7\$\` PBKDF2-SHA512 password_file (101 iterations) on every CONNECT. Median of $AUTH_ROUNDS round(s)."
+    say "$N_DEV devices (users dev0..dev$((N_DEV - 1)), client id = one per device, MQTT 3.1.1, at most 100 CONNECTs in flight). Wave 1: every device connects once to a freshly started broker (fresh logins), then all disconnect; wave 2: all reconnect at once (a reconnect storm of known devices). WardMQ stores Argon2id verifiers (m=19456 KiB, t=2, p=1, the default) and verifies on its auth pool (auth_threads: CPUs - 1, at least 2); a successful verification is remembered (keyed MAC of user, password and verifier, 1 h), so wave 2 costs no hashing. mosquitto checks its \`\$7\$\` PBKDF2-SHA512 password_file (101 iterations) on every CONNECT. Median of $AUTH_ROUNDS round(s)."
     say ""
     say "| wave | devices | wardmq conn/s | mosquitto conn/s | ratio | wardmq CPU µs/conn | mosquitto CPU µs/conn | wardmq p99 ms | mosquitto p99 ms | failed (w / m) |"
     say "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"

@@ -38,6 +38,7 @@
  * to the broker; c->authz and c->held_job to its connection. */
 #include <inttypes.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "broker/broker.h"
 #include "common/alloc.h"
@@ -484,7 +485,15 @@ wmq_err wmq_security_open(struct wmq_broker *b)
 	}
 	struct wmq_pw_ctx_opts po;
 	wmq_pw_ctx_opts_default(&po);
-	WMQ_TRY(wmq_authpool_new(b->cfg.persistence_file, &po, &b->log, &b->authpool));
+	size_t nthreads = b->cfg.auth_threads;
+	if (nthreads == 0) { /* CPUs - 1, at least 2: a login storm leaves the worker a CPU */
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		nthreads = ncpu > 3 ? (size_t)(ncpu - 1) : 2u;
+		if (nthreads > WMQ_AUTHPOOL_MAX_THREADS)
+			nthreads = WMQ_AUTHPOOL_MAX_THREADS;
+	}
+	WMQ_TRY(wmq_authpool_new(b->cfg.persistence_file, &po, nthreads, &b->log, &b->authpool));
+	WMQ_LOG(&b->log, WMQ_LOG_INFO, "auth pool: %zu threads", nthreads);
 	WMQ_TRY(wmq_ev_add(b->ev, &b->authpool_h, wmq_authpool_fd(b->authpool), WMQ_EV_READ, on_pool, b));
 	size_t nbans = 0;
 	WMQ_TRY(load_bans(b, &nbans)); /* fail closed: no start without the bans */

@@ -168,6 +168,7 @@ struct wmq_config {
 	bool log_timestamp;
 	char *audit_file;                /* tamper-evident audit log, NULL = none */
 	enum wmq_authorization authorization; /* ACL rules of the store */
+	uint32_t auth_threads;           /* auth pool threads, 0 = CPUs - 1 (at least 2) */
 	bool db_from_cli;                /* --db FILE set persistence (kept on SIGHUP) */
 };
 

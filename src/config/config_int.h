@@ -78,7 +78,7 @@ struct wmq_opt_unsupported {
 	const char *hint;
 };
 
-#define WMQ_CONFIG_N_OPTIONS 67
+#define WMQ_CONFIG_N_OPTIONS 68
 extern const struct wmq_opt wmq_config_options[WMQ_CONFIG_N_OPTIONS];
 extern const char *const wmq_config_group_titles[WMQ_GROUP__COUNT];
 extern const struct wmq_opt_unsupported wmq_config_unsupported[];

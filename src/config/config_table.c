@@ -83,6 +83,14 @@ const struct wmq_opt wmq_config_options[] = {
 	 "do everything (logged as a warning at start); once enforced, deleting every rule denies "
 	 "everything until a restart. `off`: nothing is checked (authentication still applies). "
 	 "Needs a store (`persistence true` or `--db`) unless `off` or `auto`."},
+	{"auth_threads", WMQ_OPT_INT, WMQ_SCOPE_GLOBAL, 0, WMQ_GROUP_LISTENERS,
+	 0, 32, 1, NULL, "0", G(auth_threads), NOL, NULL,
+	 "Threads of the authentication pool, where passwords are verified (Argon2id costs tens of "
+	 "milliseconds of CPU each, so this bounds the rate of fresh password logins; repeated "
+	 "logins are answered from the verification cache). `0` (the default): the number of CPUs "
+	 "minus one, at least 2, so that a storm of logins leaves a CPU to the worker. Each thread "
+	 "holds its own database handle and, while hashing, the Argon2id memory (19 MiB with the "
+	 "default parameters)."},
 	{"deny_action", WMQ_OPT_ENUM, WMQ_SCOPE_LISTENER, R, WMQ_GROUP_LISTENERS,
 	 0, 0, 1, deny_action_words, "reason_code", NOG, L(deny_action), NULL,
 	 "What the listener does when an authorization rule denies a client (see docs/SECURITY.md): "

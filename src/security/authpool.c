@@ -36,7 +36,8 @@ struct wmq_authpool {
 	int efd;
 	struct wmq_pw_ctx *pw;
 	const struct wmq_log *log;
-	struct pool_thread th[WMQ_AUTHPOOL_THREADS];
+	struct pool_thread th[WMQ_AUTHPOOL_MAX_THREADS];
+	size_t nthreads;
 	uint64_t submitted, completed, accepted, refused;
 };
 
@@ -220,17 +221,19 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-wmq_err wmq_authpool_new(const char *db_path, const struct wmq_pw_ctx_opts *pw, const struct wmq_log *log,
-			 struct wmq_authpool **out)
+wmq_err wmq_authpool_new(const char *db_path, const struct wmq_pw_ctx_opts *pw, size_t nthreads,
+			 const struct wmq_log *log, struct wmq_authpool **out)
 {
 	struct wmq_authpool *p;
 	wmq_err rc = WMQ_OK;
 	*out = NULL;
 	WMQ_ENSURE(db_path != NULL, WMQ_ERR_INVAL);
+	WMQ_ENSURE(nthreads >= 1 && nthreads <= WMQ_AUTHPOOL_MAX_THREADS, WMQ_ERR_INVAL);
 	p = wmq_calloc(1, sizeof *p);
 	WMQ_ENSURE(p != NULL, WMQ_ERR_NOMEM);
 	p->efd = -1;
 	p->log = log;
+	p->nthreads = nthreads;
 	if (pthread_mutex_init(&p->mu, NULL) != 0) {
 		wmq_free(p);
 		WMQ_BAIL(WMQ_ERR_INTERNAL);
@@ -247,7 +250,7 @@ wmq_err wmq_authpool_new(const char *db_path, const struct wmq_pw_ctx_opts *pw, 
 	}
 	if ((rc = wmq_pw_ctx_new(pw, &p->pw)) != WMQ_OK)
 		goto fail;
-	for (size_t i = 0; i < WMQ_AUTHPOOL_THREADS; i++) {
+	for (size_t i = 0; i < p->nthreads; i++) {
 		struct wmq_store_id_opts o = {.flags = 0, .busy_timeout_ms = 5000, .log = log};
 		struct pool_thread *t = &p->th[i];
 		t->pool = p;
@@ -258,7 +261,7 @@ wmq_err wmq_authpool_new(const char *db_path, const struct wmq_pw_ctx_opts *pw, 
 			goto fail;
 		}
 	}
-	for (size_t i = 0; i < WMQ_AUTHPOOL_THREADS; i++) {
+	for (size_t i = 0; i < p->nthreads; i++) {
 		if (pthread_create(&p->th[i].tid, NULL, thread_main, &p->th[i]) != 0) {
 			rc = WMQ_ERR_INTERNAL;
 			goto fail;
@@ -289,7 +292,7 @@ void wmq_authpool_free(struct wmq_authpool *p)
 	p->stop = true;
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
-	for (size_t i = 0; i < WMQ_AUTHPOOL_THREADS; i++) {
+	for (size_t i = 0; i < p->nthreads; i++) {
 		if (p->th[i].started)
 			pthread_join(p->th[i].tid, NULL);
 		wmq_store_id_close(p->th[i].h);

@@ -3,7 +3,7 @@
  * password verification for CONNECT runs here, never on a worker.
  *
  * Role: a worker submits a job (username, password, client id); one of
- * WMQ_AUTHPOOL_THREADS threads reads the user from the identity store
+ * the pool's threads (1..WMQ_AUTHPOOL_MAX_THREADS) reads the user from the identity store
  * (its own handle, opened on the broker's database file), runs
  * wmq_pw_check() (the dummy verifier for an unknown or disabled user, so
  * both cost the same and fail the same), stores an upgraded verifier with
@@ -37,7 +37,7 @@
 #include "common/log.h"
 #include "security/password.h"
 
-#define WMQ_AUTHPOOL_THREADS 2
+#define WMQ_AUTHPOOL_MAX_THREADS 32
 
 struct wmq_authpool_job {
 	struct wmq_authpool_job *next;
@@ -75,10 +75,11 @@ void wmq_authpool_job_free(struct wmq_authpool_job *j); /* NULL-safe; wipes the 
 
 struct wmq_authpool; /* opaque */
 
-/* Start the threads, each with its own identity-store handle on |db_path|
- * (which must exist and be at schema 3: the broker opens its store first).
- * |log| is borrowed for the pool's lifetime. */
-WMQ_MUST_USE wmq_err wmq_authpool_new(const char *db_path, const struct wmq_pw_ctx_opts *pw,
+/* Start |nthreads| threads (1..WMQ_AUTHPOOL_MAX_THREADS, else INVAL), each
+ * with its own identity-store handle on |db_path| (which must exist and be
+ * at schema 3: the broker opens its store first). |log| is borrowed for
+ * the pool's lifetime. */
+WMQ_MUST_USE wmq_err wmq_authpool_new(const char *db_path, const struct wmq_pw_ctx_opts *pw, size_t nthreads,
 				      const struct wmq_log *log, struct wmq_authpool **out);
 /* Stop and join the threads; unfinished and uncollected jobs are freed.
  * NULL-safe. */

@@ -16,6 +16,7 @@ import time
 import pytest
 
 import mqttraw as m
+from conftest import wardmq_bin
 from idtools import ctl, ctl_path, paho, paho_connect, users_db
 from mqttraw import V311, V5, client
 
@@ -353,3 +354,16 @@ def test_import_passwd_made_by_mosquitto_passwd_now(broker_factory, tmp_path):
     assert d.publish("public/x", b"no", qos=1).rc == 0x87     # dave may only read public/#
     assert d.publish("dave/state", b"ok", qos=1).rc in (0, 0x10)
     e.subscribe(("dave/#", 0), expect=[0x80])                  # 3.1.1 failure code
+
+
+def test_auth_threads(broker_factory, db, tmp_path):
+    b = start(broker_factory, db, "auth_threads 1")
+    b.wait_log("auth pool: 1 threads")
+    for i in range(3):
+        client(b.port, f"t{i}", username="alice", password=b"alice-pw").disconnect()
+    conf = tmp_path / "bad.conf"
+    conf.write_text("listener 0 127.0.0.1\nauth_threads 33\n")
+    r = subprocess.run([wardmq_bin(), "-c", str(conf), "--test-config"], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode != 0
+    assert f"{conf}:2" in r.stderr and "auth_threads" in r.stderr, r.stderr

@@ -106,7 +106,7 @@ TEST(verdicts)
 	ASSERT_EQ(wmq_store_id_group_add(h, "ops"), WMQ_OK);
 	ASSERT_EQ(wmq_store_id_group_member_add(h, "ops", "alice"), WMQ_OK);
 	ASSERT_EQ(wmq_store_id_client_bind(h, "dev-1", "alice"), WMQ_OK);
-	ASSERT_EQ(wmq_authpool_new(path, &o, NULL, &p), WMQ_OK);
+	ASSERT_EQ(wmq_authpool_new(path, &o, 2, NULL, &p), WMQ_OK);
 
 	struct wmq_authpool_job *j = run(p, "alice", "alice-pw", "c", false);
 	ASSERT(j->ok);
@@ -159,7 +159,7 @@ TEST(legacy_verifier_upgraded_at_login)
 					"$6$W205P5sAUr+y/aar$S15EZaM9rtfXnCARY2FVpMIbzZFihkwLdE0EFgXvPz88Ij1QyGmY8F6Hwo8v2Gk+lPrBu05gGpf9CXYIFU9COA==",
 					false),
 		  WMQ_OK);
-	ASSERT_EQ(wmq_authpool_new(path, &o, NULL, &p), WMQ_OK);
+	ASSERT_EQ(wmq_authpool_new(path, &o, 2, NULL, &p), WMQ_OK);
 	struct wmq_authpool_job *j = run(p, "carol", "hunter2", "c", false);
 	ASSERT(j->ok);
 	ASSERT(j->upgraded);
@@ -184,7 +184,7 @@ TEST(free_with_jobs_queued)
 	make_db(path, sizeof path);
 	cheap(&o);
 	ASSERT_EQ(wmq_store_id_open(path, NULL, &h), WMQ_OK);
-	ASSERT_EQ(wmq_authpool_new(path, &o, NULL, &p), WMQ_OK);
+	ASSERT_EQ(wmq_authpool_new(path, &o, 2, NULL, &p), WMQ_OK);
 	for (int i = 0; i < 20; i++) {
 		struct wmq_authpool_job *j =
 			wmq_authpool_job_new((uint64_t)i, "x", wmq_bytes_cstr("y"), true, "c", false);
@@ -201,7 +201,12 @@ TEST(missing_database_fails)
 	struct wmq_pw_ctx_opts o;
 	struct wmq_authpool *p = NULL;
 	cheap(&o);
-	ASSERT(wmq_authpool_new("/nonexistent-dir/none.db", &o, NULL, &p) != WMQ_OK);
+	ASSERT(wmq_authpool_new("/nonexistent-dir/none.db", &o, 2, NULL, &p) != WMQ_OK);
+	ASSERT(p == NULL);
+	/* the thread count is bounded */
+	ASSERT_EQ(wmq_authpool_new("/nonexistent-dir/none.db", &o, 0, NULL, &p), WMQ_ERR_INVAL);
+	ASSERT_EQ(wmq_authpool_new("/nonexistent-dir/none.db", &o, WMQ_AUTHPOOL_MAX_THREADS + 1, NULL, &p),
+		  WMQ_ERR_INVAL);
 	ASSERT(p == NULL);
 }
 

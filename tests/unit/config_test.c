@@ -194,7 +194,7 @@ TEST(table_is_consistent)
 		"log_timestamp", "certfile", "keyfile", "cafile", "capath", "crlfile", "tls_version",
 		"ciphers", "ciphers_tls1.3", "require_certificate", "use_identity_as_username",
 		"identity_source", "psk_hint", "crl_disconnect", "deny_action", "audit_file",
-		"authorization",
+		"authorization", "auth_threads",
 		"websockets_path", "websockets_origin", "websockets_trust_forwarded",
 		"websockets_headers_size", "admin_socket",
 
@@ -657,8 +657,9 @@ TEST(reload_classification)
 	for (size_t i = 0; i < WMQ_CONFIG_N_OPTIONS; i++)
 		if (!(wmq_config_options[i].flags & WMQ_OPT_RELOADABLE))
 			nonreload++;
-	/* listener, protocol, 4 persistence options, admin_socket, audit_file, 4 websockets */
-	ASSERT_EQ(nonreload, 12);
+	/* listener, protocol, 4 persistence options, admin_socket, audit_file, 4 websockets,
+	 * auth_threads */
+	ASSERT_EQ(nonreload, 13);
 }
 
 TEST(comments_blank_lines_whitespace)
