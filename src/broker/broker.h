@@ -473,6 +473,9 @@ void wmq_client_housekeeping(struct wmq_client *c, uint64_t now);
 /* Encode and queue one packet on the connection. */
 WMQ_MUST_USE wmq_err wmq_client_send(struct wmq_client *c, const struct wmq_pkt *pkt);
 
+/* Refuse |c| before it is connected (state CL_NEW or CL_AUTH): CONNACK
+ * with |rc| (v5; mapped to the 3.1.1 return code), logged, then close. */
+void wmq_client_refuse(struct wmq_client *c, uint8_t rc, const char *why);
 /* The auth pool's verdict for |c| (state CL_AUTH); |j| stays the
  * caller's. */
 void wmq_client_auth_done(struct wmq_client *c, const struct wmq_authpool_job *j);

@@ -291,6 +291,11 @@ static void connack_fail(struct wmq_client *c, uint8_t rc, const char *why)
 	wmq_client_close(c, RC_NONE, NULL);
 }
 
+void wmq_client_refuse(struct wmq_client *c, uint8_t rc, const char *why)
+{
+	connack_fail(c, rc, why);
+}
+
 static bool topic_within_limits(const struct wmq_broker *b, struct wmq_bytes t)
 {
 	return t.len <= b->cfg.max_topic_length && wmq_topic_levels(t) <= b->cfg.max_topic_levels;

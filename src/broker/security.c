@@ -283,7 +283,10 @@ static void enforce_bans(struct wmq_broker *b)
 		b->stats.ban_disconnects++;
 		struct wmq_audit_field f[1] = {{.key = "ban", .str = wmq_bytes_cstr(ban_kind_name(hit.kind))}};
 		audit_line(c, WMQ_AUDIT_BAN, "ban.disconnect", hit.reason[0] ? hit.reason : "banned", f, 1);
-		wmq_client_close(c, WMQ_RC_ADMIN_ACTION, "banned");
+		if (c->state == WMQ_CL_AUTH) /* not connected yet: refuse its CONNECT */
+			wmq_client_refuse(c, WMQ_RC_BANNED, "banned");
+		else
+			wmq_client_close(c, WMQ_RC_ADMIN_ACTION, "banned");
 	}
 }
 
@@ -770,14 +773,16 @@ void wmq_security_release_held(struct wmq_broker *b, uint64_t now)
 
 void wmq_security_forget(struct wmq_client *c)
 {
+	/* The map's key is the job's own token field: take the entry out
+	 * before a held job is freed. */
+	if (c->auth_token) {
+		(void)wmq_hmap_del(&c->b->auth_waiting, &c->auth_token, sizeof c->auth_token);
+		c->auth_token = 0;
+	}
 	if (c->held_job) {
 		unhold(c);
 		wmq_authpool_job_free(c->held_job);
 		c->held_job = NULL;
-	}
-	if (c->auth_token) {
-		(void)wmq_hmap_del(&c->b->auth_waiting, &c->auth_token, sizeof c->auth_token);
-		c->auth_token = 0;
 	}
 }
 

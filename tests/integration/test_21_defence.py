@@ -207,6 +207,41 @@ def test_backoff_holds_then_verifies(broker_factory, db):
     b.wait_log(r"new client connected from .* as held")
 
 
+def test_ban_during_verification_answers_connack(broker_factory, db):
+    """A CONNECT held for a back-off (state: authenticating) that a new ban
+    names gets CONNACK 0x8A, not a bare close."""
+    b = start(broker_factory, db, "auth_backoff_free 1", "auth_backoff_base_ms 3000",
+              "auth_backoff_max_ms 3000", "auth_max_hold_ms 5000", "auth_lockout_after 0",
+              "auth_addr_backoff_base_ms 0")
+    for i in range(2):
+        client(b.port, f"w{i}", rc=0x86, username="alice", password=b"wrong").expect_closed()
+    held = m.Conn(b.port)
+    held.send(m.connect("held-dev", username="alice", password=b"alice-pw"))
+    time.sleep(0.2)
+    ctl(db, "ban", "add", "clientid", "held-dev")
+    n = len(b.log_text())
+    b.sighup()
+    b.wait_log(r"\d+ bans in force", start=n)
+    held.expect_connack(0x8A, timeout=2)
+    held.expect_closed()
+
+
+def test_held_connect_closed_by_the_client(broker_factory, db):
+    """A client that goes away while its CONNECT is held is forgotten safely
+    (the broker keeps running; ASan checks the teardown)."""
+    b = start(broker_factory, db, "auth_backoff_free 1", "auth_backoff_base_ms 2000",
+              "auth_backoff_max_ms 2000", "auth_max_hold_ms 5000", "auth_lockout_after 0",
+              "auth_addr_backoff_base_ms 0")
+    for i in range(2):
+        client(b.port, f"w{i}", rc=0x86, username="alice", password=b"wrong").expect_closed()
+    held = m.Conn(b.port)
+    held.send(m.connect("gone", username="alice", password=b"alice-pw"))
+    time.sleep(0.3)
+    held.close()
+    time.sleep(2.5)  # past the hold: nothing left to release
+    client(b.port, "after", username="alice", password=b"alice-pw").disconnect()
+
+
 # ---- lock-out ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("v", [V5, V311])
