@@ -400,6 +400,7 @@ static void reload(struct wmq_broker *b)
 	struct wmq_config nc;
 	char err[512], changed[512];
 	b->reload_requested = false;
+	wmq_security_reopen_audit(b); /* logrotate moves it, then sends SIGHUP */
 	if (!b->cfg.path) {
 		WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "reload requested, but no configuration file in use");
 		wmq_security_reload(b);

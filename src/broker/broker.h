@@ -494,6 +494,8 @@ void wmq_admin_stop(struct wmq_broker *b);
 /* After the store opened: the pool, the policy, the audit log. */
 WMQ_MUST_USE wmq_err wmq_security_open(struct wmq_broker *b);
 void wmq_security_close(struct wmq_broker *b);
+/* SIGHUP: open audit_file again (log rotation). */
+void wmq_security_reopen_audit(struct wmq_broker *b);
 /* SIGHUP: load the policy and the bans again (the old ones stay on
  * failure). */
 void wmq_security_reload(struct wmq_broker *b);

@@ -569,6 +569,19 @@ static bool reload_policy(struct wmq_broker *b)
 	return true;
 }
 
+void wmq_security_reopen_audit(struct wmq_broker *b)
+{
+	bool rotated = false;
+	if (!b->audit)
+		return;
+	if (wmq_audit_reopen(b->audit, &rotated) != WMQ_OK)
+		WMQ_LOG(&b->log, WMQ_LOG_ERROR, "audit_file %s cannot be opened again, still writing to the old file",
+			b->cfg.audit_file ? b->cfg.audit_file : "?");
+	else if (rotated)
+		WMQ_LOG(&b->log, WMQ_LOG_NOTICE, "audit_file reopened (rotated): the chain continues from the "
+			"old file's head");
+}
+
 void wmq_security_reload(struct wmq_broker *b)
 {
 	wmq_security_changed(b, WMQ_SEC_CHG_POLICY | WMQ_SEC_CHG_USERS | WMQ_SEC_CHG_BANS | WMQ_SEC_CHG_PSK);

@@ -379,7 +379,9 @@ const struct wmq_opt wmq_config_options[] = {
 	 "(including bans and failed-login back-off), per denied authorization, per connection "
 	 "refused at accept (connection rate, address ban or lock-out), per lock-out started and per "
 	 "connection closed by a new ban, rate-limited so that a flood cannot fill the disk. Created with "
-	 "mode 0600 and appended to. Unset: no audit log."},
+	 "mode 0600 and appended to. Reopened on SIGHUP for log rotation: when the file was moved "
+	 "away, a new one is created whose chain continues from the old file's head. Unset: no "
+	 "audit log."},
 	{"log_timestamp", WMQ_OPT_BOOL, WMQ_SCOPE_GLOBAL, R, WMQ_GROUP_LOGGING,
 	 0, 0, 1, NULL, "true", G(log_timestamp), NOL, "",
 	 "Prefix each log line with the time (ISO 8601, UTC)."},

@@ -36,6 +36,7 @@ struct bucket {
 struct wmq_audit {
 	pthread_mutex_t lock;
 	int fd; /* -1: sink only */
+	char *path; /* for wmq_audit_reopen(); NULL: sink only */
 	wmq_audit_sink_fn sink;
 	void *sink_arg;
 	bool fsync_each;
@@ -453,6 +454,11 @@ wmq_err wmq_audit_open(const struct wmq_audit_opts *o, struct wmq_audit **out)
 		close(rfd);
 		if (rc != WMQ_OK)
 			goto out;
+		a->path = wmq_strdup(o->path);
+		if (!a->path) {
+			rc = WMQ_ERR_NOMEM;
+			goto out;
+		}
 	}
 	a->st.next_seq = a->seq;
 	*out = a;
@@ -463,9 +469,52 @@ out:
 		if (a->fd >= 0)
 			close(a->fd);
 		pthread_mutex_destroy(&a->lock);
+		wmq_free(a->path);
 		wmq_free(a);
 		wmq_err_note(rc, __FILE__, __LINE__);
 	}
+	return rc;
+}
+
+wmq_err wmq_audit_reopen(struct wmq_audit *a, bool *rotated)
+{
+	struct stat now_sb, path_sb;
+	wmq_err rc = WMQ_OK;
+	if (rotated)
+		*rotated = false;
+	if (!a->path)
+		return WMQ_OK;
+	pthread_mutex_lock(&a->lock);
+	int nfd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (nfd < 0) {
+		rc = WMQ_ERR_IO;
+		goto out;
+	}
+	if (fstat(a->fd, &now_sb) == 0 && fstat(nfd, &path_sb) == 0 && now_sb.st_dev == path_sb.st_dev &&
+	    now_sb.st_ino == path_sb.st_ino) {
+		close(nfd); /* the same file: nothing was rotated */
+		goto out;
+	}
+	/* A new file (the old one was moved away): continue the chain from
+	 * the old head, unless the new file already has lines of its own. */
+	int old = a->fd;
+	a->fd = nfd;
+	int rfd = open(a->path, O_RDONLY | O_CLOEXEC);
+	rc = rfd < 0 ? WMQ_ERR_IO : resume(a, rfd);
+	if (rfd >= 0)
+		close(rfd);
+	if (rc != WMQ_OK) { /* keep writing to the old file */
+		a->fd = old;
+		close(nfd);
+		goto out;
+	}
+	close(old);
+	if (rotated)
+		*rotated = true;
+out:
+	pthread_mutex_unlock(&a->lock);
+	if (rc != WMQ_OK)
+		wmq_err_note(rc, __FILE__, __LINE__);
 	return rc;
 }
 
@@ -478,6 +527,7 @@ void wmq_audit_close(struct wmq_audit *a)
 	if (a->fd >= 0)
 		close(a->fd);
 	pthread_mutex_destroy(&a->lock);
+	wmq_free(a->path);
 	wmq_free(a);
 }
 

@@ -96,6 +96,13 @@ struct wmq_audit; /* opaque */
 WMQ_MUST_USE wmq_err wmq_audit_open(const struct wmq_audit_opts *o, struct wmq_audit **out);
 /* Writes a pending suppression summary, then closes. NULL-safe. */
 void wmq_audit_close(struct wmq_audit *a);
+/* Log rotation (SIGHUP): open the path again. When it now names another
+ * file (the old one was moved away), lines go there, and its first line
+ * continues the chain from the old file's head ("prev" = that head, "seq"
+ * goes on; verify it with that head as initial prev); *rotated (may be
+ * NULL) says so. The same file: nothing changes. On failure the old file
+ * stays in use. IO, NOMEM. */
+WMQ_MUST_USE wmq_err wmq_audit_reopen(struct wmq_audit *a, bool *rotated);
 
 /* Append one event (or count it as suppressed). WMQ_OK also when
  * suppressed; INVAL for a bad field key; IO if the write failed (the chain

@@ -8,6 +8,7 @@ and get the same answer (0x86 / return code 4). Rules are checked for
 publish (PUBACK/PUBREC 0x87), subscribe (SUBACK 0x87 / 0x80, QoS capped),
 receive (not delivered) and the will (CONNACK 0x87 / 5); `deny_action
 disconnect` closes instead. Denials go to the hash-chained audit_file."""
+import json
 import os
 import shutil
 import subprocess
@@ -367,3 +368,29 @@ def test_auth_threads(broker_factory, db, tmp_path):
                        timeout=30)
     assert r.returncode != 0
     assert f"{conf}:2" in r.stderr and "auth_threads" in r.stderr, r.stderr
+
+
+def test_audit_file_reopened_on_sighup(broker_factory, db, tmp_path):
+    """logrotate: move the audit file, SIGHUP; new lines go to a new file
+    whose chain continues from the old file's head."""
+    audit = str(tmp_path / "audit.log")
+    b = start(broker_factory, db, f"audit_file {audit}")
+    client(b.port, "x1", rc=0x86, username="alice", password=b"wrong").expect_closed()
+    b.wait_log("bad username or password")
+    os.rename(audit, audit + ".1")
+    n = len(b.log_text())
+    b.sighup()
+    b.wait_log("audit_file reopened", start=n)
+    client(b.port, "x2", rc=0x86, username="bob", password=b"wrong").expect_closed()
+    b.stop()
+    old, new = open(audit + ".1").read(), open(audit).read()
+    assert '"client_id":"x1"' in old and '"client_id":"x2"' in new
+    r = subprocess.run([ctl_path(), "--json", "audit", "verify", audit + ".1"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stdout + r.stderr
+    head = json.loads(r.stdout)["head"]
+    r = subprocess.run([ctl_path(), "audit", "verify", audit, "--prev", head], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = subprocess.run([ctl_path(), "audit", "verify", audit], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1  # without the old head the first line does not chain

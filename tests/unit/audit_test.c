@@ -296,6 +296,40 @@ TEST(rotation_chains_files)
 	rm_dir();
 }
 
+/* SIGHUP after logrotate: the same path, a new file; the chain goes on. */
+TEST(reopen_after_rotation)
+{
+	char p1[128], moved[128];
+	path_of(p1, sizeof p1, "live.log");
+	path_of(moved, sizeof moved, "live.log.1");
+	unlink(p1);
+	unlink(moved);
+	struct wmq_audit_opts o;
+	wmq_audit_opts_default(&o);
+	o.path = p1;
+	struct wmq_audit *a = NULL;
+	bool rotated = true;
+	ASSERT_EQ(wmq_audit_open(&o, &a), WMQ_OK);
+	deny_pub(a, T0, "one");
+	/* not rotated: reopening changes nothing */
+	ASSERT_EQ(wmq_audit_reopen(a, &rotated), WMQ_OK);
+	ASSERT(!rotated);
+	deny_pub(a, T0 + 1, "two");
+	ASSERT_EQ(rename(p1, moved), 0);
+	deny_pub(a, T0 + 2, "three"); /* still into the moved file */
+	ASSERT_EQ(wmq_audit_reopen(a, &rotated), WMQ_OK);
+	ASSERT(rotated);
+	deny_pub(a, T0 + 3, "four");
+	wmq_audit_close(a);
+	struct wmq_audit_verify v1, v2;
+	ASSERT_EQ(wmq_audit_verify_file(moved, NULL, &v1), WMQ_OK);
+	ASSERT_EQ(v1.lines, 3);
+	ASSERT_EQ(wmq_audit_verify_file(p1, v1.head, &v2), WMQ_OK); /* continues the old head */
+	ASSERT_EQ(v2.lines, 1);
+	ASSERT_EQ(wmq_audit_verify_file(p1, NULL, &v2), WMQ_ERR_MALFORMED);
+	rm_dir();
+}
+
 struct sinkbuf {
 	size_t lines;
 	char last[1024];
@@ -360,6 +394,7 @@ static const struct wmq_test tests[] = {
 	{"json_escaping", json_escaping},
 	{"chain_resume_and_tamper", chain_resume_and_tamper},
 	{"rotation_chains_files", rotation_chains_files},
+	{"reopen_after_rotation", reopen_after_rotation},
 	{"rate_limit_and_summary", rate_limit_and_summary},
 };
 
