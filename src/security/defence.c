@@ -772,6 +772,33 @@ void wmq_defence_unlock(struct wmq_defence *d, const struct wmq_addr *a, struct 
 	forget_pair(d, a, username, true);
 }
 
+bool wmq_defence_lift(struct wmq_defence *d, enum wmq_ban_kind kind, const struct wmq_addr *a,
+		      struct wmq_bytes username, int64_t now_ms)
+{
+	uint8_t ak[ADDR_KEY_LEN], kbuf[256];
+	size_t klen = ADDR_KEY_LEN;
+	bool lifted = false;
+	if (!d || !a || (kind != WMQ_BAN_LOCKOUT_PAIR && kind != WMQ_BAN_LOCKOUT_ADDR))
+		return false;
+	addr_key(d, a, ak);
+	uint8_t *k = ak;
+	if (kind == WMQ_BAN_LOCKOUT_PAIR && (k = pair_key(ak, username, &klen, kbuf, sizeof kbuf)) == NULL)
+		return false;
+	struct wmq_lru *t = kind == WMQ_BAN_LOCKOUT_PAIR ? &d->pairs : &d->addrs;
+	pthread_mutex_lock(&d->lock);
+	struct wmq_lru_node *n = wmq_lru_peek(t, k, klen);
+	const struct track *tr = (const struct track *)(const void *)n;
+	if (tr && tr->locked_until && now_ms < tr->locked_until) {
+		wmq_lru_remove(t, n);
+		drop_node(n);
+		lifted = true;
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (k != ak && k != kbuf)
+		wmq_free(k);
+	return lifted;
+}
+
 /* ---- listing and stats ----------------------------------------------------- */
 
 static void track_label(const struct track *t, bool pair, char *out, size_t cap)

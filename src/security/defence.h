@@ -154,8 +154,19 @@ WMQ_MUST_USE wmq_err wmq_defence_ban_add(struct wmq_defence *d, enum wmq_ban_kin
 /* NOTFOUND if no such ban. For addresses the CIDR text is normalised
  * ("10.1.2.3/8" deletes "10.0.0.0/8"). */
 WMQ_MUST_USE wmq_err wmq_defence_ban_del(struct wmq_defence *d, enum wmq_ban_kind kind, const char *value);
-/* Lift an automatic lock-out early (wardmq_ctl ban del for a lock-out). */
+/* Forget the (address, username) entry and the address entry: every
+ * lock-out and back-off of that username from that address. */
 void wmq_defence_unlock(struct wmq_defence *d, const struct wmq_addr *a, struct wmq_bytes username);
+/* Lift exactly one lock-out as wmq_defence_ban_list shows it (wardmq_ctl
+ * ban del lockout): kind LOCKOUT_PAIR is the (a, username) entry,
+ * LOCKOUT_ADDR the address entry of |a| (IPv6: its ipv6_prefix group;
+ * |username| ignored). The entry is forgotten with its failures, so the
+ * next attempt has neither lock-out nor back-off from it; the other table
+ * is left alone. Returns false, changing nothing, when that entry is not
+ * locked out at now_ms (no entry, only a back-off, or an expired lock-out)
+ * or |kind| is not a lock-out kind. */
+bool wmq_defence_lift(struct wmq_defence *d, enum wmq_ban_kind kind, const struct wmq_addr *a,
+		      struct wmq_bytes username, int64_t now_ms);
 
 /* Visit every unexpired ban (administrative first, then lock-outs). The
  * value is the client id, username, CIDR text, or "ADDR" / "ADDR user".

@@ -2,7 +2,7 @@
  * defence_test.c - addresses and CIDR (IPv4/IPv6), exponential back-off with
  * cap and decay, lock-outs per (address, username) and per address, IPv6 /64
  * grouping, administrative bans with expiry, connection token bucket, LRU
- * memory bound. Time is passed in; nothing sleeps. */
+ * memory bound, lifting one lock-out (wmq_defence_lift). Time is passed in; nothing sleeps. */
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -237,6 +237,59 @@ TEST(ipv6_grouping)
 	wmq_defence_free(d);
 }
 
+/* wmq_defence_lift: exactly the listed lock-out goes, nothing else. */
+TEST(lift_one_lockout)
+{
+	struct wmq_defence *d = mk(lockouts);
+	struct wmq_addr a = A("198.51.100.7"), v6 = A("2001:db8:1:2::5");
+	struct wmq_defence_failure f;
+	/* nothing locked yet: nothing to lift */
+	ASSERT(!wmq_defence_lift(d, WMQ_BAN_LOCKOUT_PAIR, &a, B("alice"), T0));
+	ASSERT(!wmq_defence_lift(d, WMQ_BAN_LOCKOUT_ADDR, &a, NONE, T0));
+	ASSERT(!wmq_defence_lift(d, WMQ_BAN_USERNAME, &a, B("alice"), T0));
+	for (int i = 0; i < 5; i++)
+		wmq_defence_login_failed(d, &a, B("alice"), T0, &f);
+	ASSERT(f.locked_out);
+	/* a failure count without a lock-out is not lifted */
+	ASSERT(!wmq_defence_lift(d, WMQ_BAN_LOCKOUT_ADDR, &a, NONE, T0 + 1));
+	ASSERT(!wmq_defence_lift(d, WMQ_BAN_LOCKOUT_PAIR, &a, B("alic"), T0 + 1));
+	/* an expired lock-out is not lifted either */
+	ASSERT(!wmq_defence_lift(d, WMQ_BAN_LOCKOUT_PAIR, &a, B("alice"), T0 + 10000));
+	ASSERT(wmq_defence_lift(d, WMQ_BAN_LOCKOUT_PAIR, &a, B("alice"), T0 + 1));
+	ASSERT_EQ(wmq_defence_check_login(d, &a, B("c"), B("alice"), T0 + 1, NULL), WMQ_DEFENCE_OK);
+	ASSERT(!wmq_defence_lift(d, WMQ_BAN_LOCKOUT_PAIR, &a, B("alice"), T0 + 1)); /* gone */
+	/* the failures went with it: four more do not lock alice out again */
+	for (int i = 0; i < 4; i++)
+		wmq_defence_login_failed(d, &a, B("alice"), T0 + 2, &f);
+	ASSERT(!f.locked_out);
+	ASSERT_EQ(f.pair_failures, 4);
+	ASSERT_EQ(f.addr_failures, 9); /* the address entry was left alone */
+	/* address lock-out: lifting a pair leaves it, lifting the address ends it */
+	for (int i = 0; i < 11; i++) {
+		char u[16];
+		snprintf(u, sizeof u, "u%d", i);
+		wmq_defence_login_failed(d, &a, B(u), T0 + 3, &f);
+	}
+	ASSERT(f.locked_out);
+	ASSERT_EQ(f.lockout_kind, WMQ_BAN_LOCKOUT_ADDR);
+	ASSERT_EQ(wmq_defence_on_connect(d, &a, T0 + 4, NULL), WMQ_DEFENCE_BANNED);
+	ASSERT(!wmq_defence_lift(d, WMQ_BAN_LOCKOUT_PAIR, &a, B("u0"), T0 + 4));
+	ASSERT_EQ(wmq_defence_on_connect(d, &a, T0 + 4, NULL), WMQ_DEFENCE_BANNED);
+	ASSERT(wmq_defence_lift(d, WMQ_BAN_LOCKOUT_ADDR, &a, B("ignored"), T0 + 4));
+	ASSERT_EQ(wmq_defence_on_connect(d, &a, T0 + 4, NULL), WMQ_DEFENCE_OK);
+	struct lcount lc = {0, {0}};
+	ASSERT_EQ(wmq_defence_ban_list(d, T0 + 4, count_ban, &lc), 0);
+	/* IPv6: the /64 group as listed, from any address inside it */
+	for (int i = 0; i < 20; i++)
+		wmq_defence_login_failed(d, &v6, B("root"), T0, &f);
+	ASSERT_EQ(wmq_defence_ban_list(d, T0 + 1, count_ban, &lc), 2);
+	struct wmq_addr grp = A("2001:db8:1:2::");
+	ASSERT(wmq_defence_lift(d, WMQ_BAN_LOCKOUT_ADDR, &grp, NONE, T0 + 1));
+	ASSERT(wmq_defence_lift(d, WMQ_BAN_LOCKOUT_PAIR, &grp, B("root"), T0 + 1));
+	ASSERT_EQ(wmq_defence_check_login(d, &v6, B("c"), B("root"), T0 + 1, NULL), WMQ_DEFENCE_OK);
+	wmq_defence_free(d);
+}
+
 struct listed {
 	char items[8][160];
 	size_t n;
@@ -439,6 +492,7 @@ static const struct wmq_test tests[] = {
 	{"backoff_exponential_cap_decay", backoff_exponential_cap_decay},
 	{"lockouts_pair_and_address", lockouts_pair_and_address},
 	{"ipv6_grouping", ipv6_grouping},
+	{"lift_one_lockout", lift_one_lockout},
 	{"admin_bans", admin_bans},
 	{"ban_limit", ban_limit},
 	{"connection_rate", connection_rate},
