@@ -113,7 +113,8 @@ enum ctl_op {
 	CTL_OP_RULE_LIST,      /* kind = -1 (all) or enum wmq_store_id_kind, a = name or NULL */
 	CTL_OP_BAN_ADD,        /* kind = enum wmq_store_id_ban_kind, a = value (normalised),
 				  expires_at (0 = never), reason */
-	CTL_OP_BAN_DEL,        /* kind, a */
+	CTL_OP_BAN_DEL,        /* kind, a; kind CTL_BAN_LOCKOUT (online only): a = address,
+				  b = username (NULL: the address lock-out) */
 	CTL_OP_BAN_LIST,       /* flag = include expired */
 	CTL_OP_BAN_PURGE,
 	CTL_OP_CLIENT_BIND,    /* a = client id, b = user */
@@ -187,6 +188,19 @@ struct ctl_local_opts {
 	bool write;            /* open for changes (creates the file) */
 };
 
+/* CTL_OP_BAN_DEL of an automatic lock-out (brute-force defence), which
+ * lives in the running broker's memory, not in the store: a value beyond
+ * the store's ban kinds (enum wmq_store_id_ban_kind). */
+#define CTL_BAN_LOCKOUT 8
+
+/* The running broker, for the requests that reach past the store (admin
+ * socket only; NULL offline): BAN_LIST adds the lock-outs in force, BAN_DEL
+ * kind CTL_BAN_LOCKOUT lifts one. Borrowed; must outlive the backend. */
+struct wmq_defence;
+struct ctl_live {
+	struct wmq_defence *defence; /* thread-safe (security/defence.h) */
+};
+
 /* The offline backend. On failure |res| says why (status and msg) and *out
  * is NULL. */
 void ctl_local_open(const struct ctl_local_opts *o, struct ctl_backend **out, struct ctl_res *res);
@@ -197,6 +211,9 @@ void ctl_local_open(const struct ctl_local_opts *o, struct ctl_backend **out, st
  * something, the host reloads its policy (wmq_policy_load). */
 void ctl_local_attach(struct wmq_store_id *h, struct wmq_audit *audit, const char *actor, const char *via,
 		      struct ctl_backend **out);
+/* Give an attached backend the running broker (|live| borrowed, may be
+ * NULL). Without it, lock-out requests are refused as offline. */
+void ctl_local_set_live(struct ctl_backend *b, const struct ctl_live *live);
 
 /* The actions mask as text ("all", "read", "publish,retain"). */
 void ctl_actions_str(unsigned actions, char *out, size_t cap);

@@ -14,6 +14,9 @@
  * stops the command first. Inside a transaction (imports) the per-request
  * lines are replaced by one summary line written after the commit.
  * USER_CHECK's password is used for one verification and never logged.
+ * Online only (ctl_local_set_live: the broker's brute-force defence),
+ * BAN_LIST adds the automatic lock-outs in force (source "lockout") and
+ * BAN_DEL kind CTL_BAN_LOCKOUT lifts one; offline that is refused (exit 2).
  * Threading: a backend belongs to one thread (the tool, or the broker's
  * admin thread). Ownership: results own their values. */
 #include <inttypes.h>
@@ -38,6 +41,7 @@ struct local {
 	bool txn;                   /* inside TXN_BEGIN .. COMMIT/ROLLBACK */
 	bool borrowed;              /* ctl_local_attach: h and audit belong to the caller */
 	char via[16];               /* audit "via": "offline", or what the host says */
+	const struct ctl_live *live; /* the running broker (admin socket), or NULL */
 };
 
 /* Run a void call and leave the (void) function: C forbids "return f();". */
@@ -193,8 +197,19 @@ wmq_err ctl_req_check(const struct ctl_req *q, char *why, size_t cap)
 		if (q->kind < -1 || q->kind > WMQ_STORE_ID_ROLE)
 			miss = "principal kind";
 		break;
-	case CTL_OP_BAN_ADD:
 	case CTL_OP_BAN_DEL:
+		if (q->kind == CTL_BAN_LOCKOUT) {
+			/* a lock-out is named as wmq_defence_ban_list shows it: the
+			 * address and, for a (address, username) one, the username */
+			if (wmq_addr_parse(q->a, &(struct wmq_addr){0}) != WMQ_OK)
+				miss = "lock-out address (an IPv4 or IPv6 address)";
+			/* MQTT 3.1.1 §1.5.3: a username is at most 65535 bytes */
+			else if (q->b && strlen(q->b) > 65535)
+				miss = "lock-out username (at most 65535 bytes)";
+			break;
+		}
+		/* fall through */
+	case CTL_OP_BAN_ADD:
 		if (q->kind < WMQ_STORE_ID_BAN_CLIENT_ID || q->kind > WMQ_STORE_ID_BAN_ADDRESS)
 			miss = "ban kind";
 		else if (q->kind == WMQ_STORE_ID_BAN_ADDRESS && wmq_cidr_parse(q->a, &(struct wmq_cidr){0}) != WMQ_OK)
@@ -894,8 +909,44 @@ static void ban_add(struct local *l, const struct ctl_req *req, struct ctl_res *
 	audit(l, res, WMQ_AUDIT_BAN, "ban.add", NULL, NULL, f, WMQ_ARRAY_LEN(f));
 }
 
+/* Lift an automatic lock-out in the running broker (kind CTL_BAN_LOCKOUT). */
+static void lockout_del(struct local *l, const struct ctl_req *req, struct ctl_res *res)
+{
+	struct wmq_addr a;
+	char addr[64], label[128];
+	if (!l->live || !l->live->defence)
+		RETURN(ctl_res_msg(res, CTL_EXIT_USAGE, "lock-outs live in the running broker: use --socket"));
+	if (l->txn)
+		RETURN(ctl_res_msg(res, CTL_EXIT_USAGE, "a lock-out cannot be lifted inside a transaction"));
+	if (wmq_addr_parse(req->a, &a) != WMQ_OK) /* ctl_req_check has parsed it already */
+		RETURN(ctl_res_msg(res, CTL_EXIT_USAGE, "invalid address"));
+	wmq_addr_format(&a, addr, sizeof addr);
+	if (req->b)
+		snprintf(label, sizeof label, "%s %s", addr, req->b);
+	else
+		snprintf(label, sizeof label, "%s", addr);
+	struct wmq_bytes user = wmq_bytes_cstr_or_null(req->b);
+	int64_t now = wmq_wall_ms();
+	if (!wmq_defence_lift(l->live->defence, req->b ? WMQ_BAN_LOCKOUT_PAIR : WMQ_BAN_LOCKOUT_ADDR, &a, user, now))
+		RETURN(ctl_res_msg(res, CTL_EXIT_NOTFOUND, "no lock-out of %s%s%s in force", req->b ? "" : "address ",
+				   label, req->b ? "" : " (for a username's lock-out, give the username too)"));
+	ctl_res_msg(res, CTL_EXIT_OK, "lock-out of %s lifted", label);
+	if (req->b) {
+		/* the wider lock-out of the whole address stays in force */
+		struct wmq_defence_hit hit;
+		if (wmq_defence_check_login(l->live->defence, &a, (struct wmq_bytes){NULL, 0}, user, now, &hit) ==
+			    WMQ_DEFENCE_BANNED &&
+		    hit.kind == WMQ_BAN_LOCKOUT_ADDR)
+			ctl_res_warn(res, "address %s is still locked out as a whole: ban del lockout %s", addr, addr);
+	}
+	struct wmq_audit_field f[] = {F_STR("ban_kind", "lockout"), F_STR("value", label)};
+	audit(l, res, WMQ_AUDIT_BAN, "ban.del", req->b, NULL, f, 2);
+}
+
 static void ban_del(struct local *l, const struct ctl_req *req, struct ctl_res *res)
 {
+	if (req->kind == CTL_BAN_LOCKOUT)
+		RETURN(lockout_del(l, req, res));
 	wmq_err e = wmq_store_id_ban_del(l->h, (enum wmq_store_id_ban_kind)req->kind, req->a);
 	if (e != WMQ_OK)
 		RETURN(store_fail(l, res, e));
@@ -906,16 +957,23 @@ static void ban_del(struct local *l, const struct ctl_req *req, struct ctl_res *
 
 static const char *const BAN_COLS[] = {"kind", "value", "expires", "reason", "created", NULL};
 static const char *const BAN_ALL_COLS[] = {"kind", "value", "expires", "expired", "reason", "created", NULL};
+/* Online: the lock-outs of the running broker too, and where each row is from. */
+static const char *const BAN_LIVE_COLS[] = {"source", "kind", "value", "expires", "reason", "created", NULL};
+static const char *const BAN_LIVE_ALL_COLS[] = {"source",  "kind",   "value",   "expires",
+						"expired", "reason", "created", NULL};
 
 struct ban_ctx {
 	struct ctl_val *arr;
 	int64_t now;
+	bool live; /* add "source" */
 };
 
 static wmq_err list_ban(void *arg, const struct wmq_store_id_ban *b)
 {
 	struct ban_ctx *c = arg;
 	struct ctl_val *o = ctl_obj();
+	if (c->live)
+		ctl_set_str(o, "source", "store");
 	ctl_set_str(o, "kind", ban_kind_name((int)b->kind));
 	ctl_set_str(o, "value", b->value);
 	ctl_set_time(o, "expires", b->expires_at);
@@ -926,15 +984,47 @@ static wmq_err list_ban(void *arg, const struct wmq_store_id_ban *b)
 	return WMQ_OK;
 }
 
+/* wmq_defence_ban_list visitor: the automatic lock-outs only (the
+ * administrative bans it holds are the store's, listed already). */
+static void list_lockout(void *arg, enum wmq_ban_kind kind, const char *value, int64_t until_ms,
+			 const char *reason)
+{
+	struct ban_ctx *c = arg;
+	if (kind != WMQ_BAN_LOCKOUT_PAIR && kind != WMQ_BAN_LOCKOUT_ADDR)
+		return;
+	struct ctl_val *o = ctl_obj();
+	ctl_set_str(o, "source", "lockout");
+	ctl_set_str(o, "kind", "lockout");
+	ctl_set_str(o, "value", value);
+	ctl_set_time(o, "expires", until_ms > 0 ? (until_ms + 999) / 1000 : 0);
+	ctl_set_bool(o, "expired", false);
+	ctl_set_str(o, "reason", reason);
+	ctl_set_time(o, "created", 0);
+	/* the value's parts, for scripts: "ADDR" or "ADDR USERNAME" */
+	const char *sp = strchr(value, ' ');
+	char addr[64];
+	snprintf(addr, sizeof addr, "%.*s", sp ? (int)(sp - value) : (int)strlen(value), value);
+	ctl_set_str(o, "address", addr);
+	ctl_set_str(o, "username", kind == WMQ_BAN_LOCKOUT_PAIR && sp ? sp + 1 : NULL);
+	ctl_push(c->arr, o);
+}
+
 static void ban_list(struct local *l, const struct ctl_req *req, struct ctl_res *res)
 {
-	struct ban_ctx c = {ctl_arr(), wmq_wall_s()};
-	ctl_arr_columns(c.arr, req->flag ? BAN_ALL_COLS : BAN_COLS);
+	bool live = l->live && l->live->defence;
+	struct ban_ctx c = {ctl_arr(), wmq_wall_s(), live};
+	ctl_arr_columns(c.arr, live ? (req->flag ? BAN_LIVE_ALL_COLS : BAN_LIVE_COLS)
+				    : (req->flag ? BAN_ALL_COLS : BAN_COLS));
 	wmq_err e = wmq_store_id_ban_list(l->h, req->flag ? 0 : c.now, list_ban, &c);
 	if (e != WMQ_OK) {
 		ctl_val_free(c.arr);
 		RETURN(store_fail(l, res, e));
 	}
+	if (live)
+		(void)wmq_defence_ban_list(l->live->defence, wmq_wall_ms(), list_lockout, &c);
+	else if (!l->borrowed)
+		ctl_res_warn(res, "automatic lock-outs are not listed offline: they live in the running broker "
+			     "(ban list --socket PATH)");
 	res->data = ctl_obj();
 	ctl_set(res->data, "bans", c.arr);
 }
@@ -1315,4 +1405,10 @@ void ctl_local_attach(struct wmq_store_id *h, struct wmq_audit *audit, const cha
 	snprintf(l->actor, sizeof l->actor, "%s", actor ? actor : "?");
 	snprintf(l->via, sizeof l->via, "%s", via ? via : "offline");
 	*out = &l->base;
+}
+
+void ctl_local_set_live(struct ctl_backend *b, const struct ctl_live *live)
+{
+	if (b && b->ops == &local_ops)
+		((struct local *)b)->live = live;
 }

@@ -14,7 +14,9 @@
  * ADMIN_MAX_CONN connections; each connection has its own identity-store
  * handle and executor (admin/admin.h ctl_local_attach: audit actor "uid:N"
  * or the peer's login name, via "socket") and gets one reply frame per
- * request frame (admin/wire.c). A connection idle for ADMIN_IDLE_MS is
+ * request frame (admin/wire.c). The executor also reaches the brute-force
+ * defence (b->defence, thread-safe: ctl_local_set_live) to list and lift
+ * the automatic lock-outs, which live in memory only. A connection idle for ADMIN_IDLE_MS is
  * closed. A transaction (TXN_BEGIN..COMMIT, wardmq_ctl's imports) lives on
  * its connection: while it is open the other connections wait, and a
  * dropped connection rolls it back.
@@ -33,8 +35,8 @@
  * Threading: the admin thread owns the listening socket, the connections
  * and their store handles; the worker owns the change eventfd's handle.
  * They share only |mu|-guarded fields (pending, posted, applied, stopping)
- * and the audit log (wmq_audit is thread-safe) and log (one fwrite per
- * line). Ownership: b->admin belongs to the broker. */
+ * and the audit log (wmq_audit is thread-safe), the brute-force defence
+ * (its own mutex) and log (one fwrite per line). Ownership: b->admin belongs to the broker. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -76,6 +78,7 @@ struct wmq_admin {
 	struct wmq_broker *b;    /* worker side only (on_change) */
 	const struct wmq_log *log;
 	struct wmq_audit *audit; /* borrowed, thread-safe, may be NULL */
+	struct ctl_live live;    /* b->defence (thread-safe) for lock-outs */
 	char *path;
 	char *db;
 	uid_t uid;               /* the broker's effective uid */
@@ -301,6 +304,7 @@ static void accept_one(struct wmq_admin *a)
 	else
 		snprintf(c->actor, sizeof c->actor, "uid:%u", (unsigned)cr.uid);
 	ctl_local_attach(h, a->audit, c->actor, "socket", &c->be);
+	ctl_local_set_live(c->be, &a->live);
 	if (!c->be) {
 		ctl_res_msg(&res, CTL_EXIT_ERROR, "out of memory");
 		(void)send_res(a, fd, &res);
@@ -598,6 +602,7 @@ wmq_err wmq_admin_start(struct wmq_broker *b)
 	a->b = b;
 	a->log = &b->log;
 	a->audit = b->audit;
+	a->live.defence = b->defence; /* lives until wmq_security_close, after wmq_admin_stop */
 	a->uid = geteuid();
 	a->path = wmq_strdup(path);
 	a->db = wmq_strdup(b->cfg.persistence_file);

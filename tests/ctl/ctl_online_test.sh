@@ -106,6 +106,10 @@ run "ban list" 0 - ban list
 has "ban list: mallory" "mallory"
 run "ban del" 0 - ban del username mallory
 run "ban del again: exit 3" 3 - ban del username mallory
+run "ban list online has a source column" 0 - ban list
+has "ban list online: source" "SOURCE"
+run "ban del lockout not in force: exit 3" 3 - ban del lockout 127.0.0.1 nobody
+has "ban del lockout not in force: says so" "no lock-out of 127.0.0.1 nobody in force" "$ERR"
 run "client bind" 0 - client bind dev-1 alice
 run "client bind again: exit 4" 4 - client bind dev-1 bob
 run "client list" 0 - client list

@@ -5,7 +5,7 @@
 # passwd, groups and roles, rules, acl explain (allow and deny, exit codes),
 # import of the mosquitto fixtures with its report, the audit log (verify a
 # good and a tampered file), bans with expiry, client bindings, PSK
-# identities, JSON output, help and usage errors.
+# identities, JSON output, help and usage errors; lock-outs refused offline.
 #
 # Builds nothing: BUILD_DIR must hold bin/wardmq_ctl. Prints one line per
 # check and "N passed, M failed" last; exits 1 if anything failed.
@@ -150,6 +150,12 @@ run "ban purge" 0 - ban purge
 has "ban purge count" "1 expired"
 run "ban del (same network, other spelling)" 0 - --audit "$AUD" ban del address 10.9.9.9/8
 run "ban del again: exit 3" 3 - ban del address 10.0.0.0/8
+run "ban del lockout offline: exit 2" 2 - --audit "$AUD" ban del lockout 127.0.0.1 alice
+has "ban del lockout offline: use --socket" "lock-outs live in the running broker: use --socket" "$ERR"
+run "ban del lockout of a range: exit 2" 2 - ban del lockout 10.0.0.0/8
+run "ban del username with a second value: exit 2" 2 - ban del username mallory extra
+run "ban list offline notes the lock-outs" 0 - ban list
+has "ban list offline: lock-outs only online" "running broker" "$ERR"
 
 # ---- audit log -----------------------------------------------------------------------
 run "user del" 0 - --audit "$AUD" user del alice

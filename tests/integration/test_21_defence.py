@@ -7,8 +7,11 @@ during the back-off is held and then verified, or refused unverified with
 5 even with the right password, an audit line), and administrative bans
 made with the real `wardmq_ctl --db FILE ban ...`, loaded on SIGHUP:
 refused with 0x8A / 5 at CONNECT, live sessions they match closed (MQTT 5
-DISCONNECT 0x98). Small parameters keep every test to a few seconds; every
-wait is bounded."""
+DISCONNECT 0x98), and lock-outs listed and lifted through the admin
+socket (`wardmq_ctl --socket S ban list` / `ban del lockout ADDR [USER]`).
+Small parameters keep every test to a few seconds; every wait is
+bounded."""
+import json
 import os
 import shutil
 import socket
@@ -267,6 +270,81 @@ def test_lockout(broker_factory, db, tmp_path, v):
     exe = ctl_path()
     r = subprocess.run([exe, "audit", "verify", audit], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_lockout_listed_and_lifted_online(broker_factory, db, tmp_path):
+    """A lock-out is listed by `wardmq_ctl --socket S ban list` and lifted by
+    `ban del lockout ADDR USER`: the right password works at once, long
+    before the 60 s lock-out would end. Offline the same is refused."""
+    audit = str(tmp_path / "audit.log")
+    sock = str(tmp_path / "admin.sock")
+    b = start(broker_factory, db, "auth_backoff_base_ms 0", "auth_addr_backoff_base_ms 0",
+              "auth_lockout_after 3", "auth_lockout_seconds 60", f"admin_socket {sock}",
+              f"audit_file {audit}")
+    for i in range(3):
+        client(b.port, f"w{i}", rc=BAD[V5], username="alice", password=b"wrong").expect_closed()
+    b.wait_log(r"username 'alice' from 127\.0\.0\.1 locked out for 60 s after 3 failed logins")
+    client(b.port, "l1", rc=BANNED[V5], username="alice", password=b"alice-pw").expect_closed()
+    t = time.monotonic()
+    ctl(db, "ban", "add", "username", "mallory", "--reason", "stored")
+    # listed online, with the stored ban, in the table and in JSON
+    r = ctl(sock, "ban", "list", opt="--socket", stdin="")
+    assert "127.0.0.1 alice" in r.stdout and "lockout" in r.stdout and "mallory" in r.stdout, r.stdout
+    assert "too many failed logins" in r.stdout, r.stdout
+    r = ctl(sock, "--json", "ban", "list", opt="--socket", stdin="")
+    rows = json.loads(r.stdout)["bans"]
+    lo = [x for x in rows if x["source"] == "lockout"]
+    assert [(x["kind"], x["value"], x["address"], x["username"]) for x in lo] == \
+        [("lockout", "127.0.0.1 alice", "127.0.0.1", "alice")], rows
+    assert lo[0]["expires"] is not None
+    assert [x["value"] for x in rows if x["source"] == "store"] == ["mallory"], rows
+    # offline: no lock-outs (they live in the broker), and no lifting
+    r = ctl(db, "--json", "ban", "list", stdin="")
+    assert "alice" not in r.stdout and "running broker" in r.stderr, r.stderr
+    r = ctl(db, "ban", "del", "lockout", "127.0.0.1", "alice", check=False, stdin="")
+    assert r.returncode == 2 and "lock-outs live in the running broker: use --socket" in r.stderr, r.stderr
+    client(b.port, "l2", rc=BANNED[V5], username="alice", password=b"alice-pw").expect_closed()
+    # no address lock-out to lift; a username that is not locked out
+    r = ctl(sock, "ban", "del", "lockout", "127.0.0.1", check=False, opt="--socket", stdin="")
+    assert r.returncode == 3 and "no lock-out of address 127.0.0.1" in r.stderr, r.stderr
+    r = ctl(sock, "ban", "del", "lockout", "127.0.0.1", "bob", check=False, opt="--socket", stdin="")
+    assert r.returncode == 3, r.stderr
+    r = ctl(sock, "ban", "del", "lockout", "127.0.0.1", "alice", opt="--socket", stdin="")
+    assert "lock-out of 127.0.0.1 alice lifted" in r.stdout + r.stderr, r.stdout + r.stderr
+    client(b.port, "ok", username="alice", password=b"alice-pw").disconnect()
+    assert time.monotonic() - t < 30
+    r = ctl(sock, "--json", "ban", "list", opt="--socket", stdin="")
+    assert [x["source"] for x in json.loads(r.stdout)["bans"]] == ["store"], r.stdout
+    r = ctl(sock, "ban", "del", "lockout", "127.0.0.1", "alice", check=False, opt="--socket", stdin="")
+    assert r.returncode == 3, r.stderr
+    b.stop()
+    lines = open(audit).read().splitlines()
+    assert any('"event":"ban.del"' in ln and '"ban_kind":"lockout"' in ln and "127.0.0.1 alice" in ln
+               for ln in lines), lines
+    r = subprocess.run([ctl_path(), "audit", "verify", audit], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_address_lockout_lifted_online(broker_factory, db, tmp_path):
+    """An address lock-out (many usernames from one address) is lifted by
+    `ban del lockout ADDR`; lifting a username's lock-out alone leaves it
+    (with a warning)."""
+    sock = str(tmp_path / "admin.sock")
+    b = start(broker_factory, db, "auth_backoff_base_ms 0", "auth_addr_backoff_base_ms 0",
+              "auth_lockout_after 3", "auth_addr_lockout_after 5", "auth_lockout_seconds 60",
+              "auth_addr_lockout_seconds 60", f"admin_socket {sock}")
+    for u in ("alice", "alice", "alice", "u1", "u2"):
+        client(b.port, "w", rc=BAD[V5], username=u, password=b"wrong").expect_closed()
+    b.wait_log(r"127\.0\.0\.1 locked out for 60 s after 5 failed logins")
+    r = ctl(sock, "--json", "ban", "list", opt="--socket", stdin="")
+    vals = sorted(x["value"] for x in json.loads(r.stdout)["bans"] if x["source"] == "lockout")
+    assert vals == ["127.0.0.1", "127.0.0.1 alice"], r.stdout
+    r = ctl(sock, "ban", "del", "lockout", "127.0.0.1", "alice", opt="--socket", stdin="")
+    assert "still locked out as a whole" in r.stderr, r.stderr
+    client(b.port, "l1", rc=BANNED[V5], username="bob", password=b"bob-pw").expect_closed()
+    ctl(sock, "ban", "del", "lockout", "127.0.0.1", opt="--socket", stdin="")
+    client(b.port, "ok", username="bob", password=b"bob-pw").disconnect()
+    client(b.port, "ok2", username="alice", password=b"alice-pw").disconnect()
 
 
 # ---- bans ------------------------------------------------------------------------

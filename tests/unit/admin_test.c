@@ -207,6 +207,20 @@ TEST(request_check)
 	ASSERT_EQ(ctl_req_check(&b, why, sizeof why), WMQ_ERR_INVAL);
 	b.a = "10.0.0.0/8";
 	ASSERT_EQ(ctl_req_check(&b, why, sizeof why), WMQ_OK);
+	/* a lock-out is only deleted, of one address (no range), with an
+	 * optional username */
+	b.kind = CTL_BAN_LOCKOUT;
+	ASSERT_EQ(ctl_req_check(&b, why, sizeof why), WMQ_ERR_INVAL);
+	ASSERT(strstr(why, "ban kind") != NULL);
+	struct ctl_req lo = {.op = CTL_OP_BAN_DEL, .a = "10.0.0.0/8", .kind = CTL_BAN_LOCKOUT};
+	ASSERT_EQ(ctl_req_check(&lo, why, sizeof why), WMQ_ERR_INVAL);
+	ASSERT(strstr(why, "lock-out address") != NULL);
+	lo.a = "2001:db8::1";
+	ASSERT_EQ(ctl_req_check(&lo, why, sizeof why), WMQ_OK);
+	lo.b = "alice";
+	ASSERT_EQ(ctl_req_check(&lo, why, sizeof why), WMQ_OK);
+	lo.kind = CTL_BAN_LOCKOUT + 1;
+	ASSERT_EQ(ctl_req_check(&lo, why, sizeof why), WMQ_ERR_INVAL);
 	struct ctl_req c = {.op = CTL_OP_USER_CHECK, .a = "alice"};
 	ASSERT_EQ(ctl_req_check(&c, why, sizeof why), WMQ_ERR_INVAL);
 	struct ctl_req x = {.op = CTL_OP_ACL_EXPLAIN, .b = "c", .topic = "t", .action = 9};

@@ -513,11 +513,22 @@ static void ban_add(struct ctl_ctx *x, char **a, int n, struct ctl_res *res)
 
 static void ban_del(struct ctl_ctx *x, char **a, int n, struct ctl_res *res)
 {
-	WMQ_UNUSED(n);
+	if (strcmp(a[0], "lockout") == 0) {
+		/* an automatic lock-out, named as ban list shows it: ADDRESS
+		 * (the address lock-out) or ADDRESS USERNAME */
+		struct wmq_addr ad;
+		if (wmq_addr_parse(a[1], &ad) != WMQ_OK)
+			USAGE(res, "expected an IPv4 or IPv6 address (no range: a lock-out is of one address)", a[1]);
+		struct ctl_req r = {.op = CTL_OP_BAN_DEL, .kind = CTL_BAN_LOCKOUT, .a = a[1], .b = n > 2 ? a[2] : NULL};
+		exec(x, &r, res);
+		return;
+	}
 	int kind = parse_ban_kind(a[0]);
 	char value[128];
 	if (kind < 0)
-		USAGE(res, "expected clientid, username or address", a[0]);
+		USAGE(res, "expected clientid, username, address or lockout", a[0]);
+	if (n > 2)
+		USAGE(res, "unexpected argument (only a lock-out takes a username)", a[2]);
 	if (!ban_value(kind, a[1], value, sizeof value, res))
 		return;
 	struct ctl_req r = {.op = CTL_OP_BAN_DEL, .kind = kind, .a = kind == WMQ_STORE_ID_BAN_ADDRESS ? value : a[1]};
@@ -716,8 +727,10 @@ const struct ctl_cmd ctl_cmds[] = {
 	 "add the rules of a native policy file, all or nothing (--replace: instead of every rule)"},
 	{"ban", "add", "clientid|username|address VALUE", 2, 2, CTL_O_FOR | CTL_O_REASON, W, false, ban_add,
 	 "ban a client id, user name or address/CIDR (--for DURATION: expires)"},
-	{"ban", "del", "clientid|username|address VALUE", 2, 2, 0, W, false, ban_del, "lift a ban"},
-	{"ban", "list", "", 0, 0, CTL_O_ALL, R, false, ban_list, "list bans in force (--all: expired ones too)"},
+	{"ban", "del", "clientid|username|address VALUE | lockout ADDRESS [USERNAME]", 2, 3, 0, W, false, ban_del,
+	 "lift a ban; online (--socket) also an automatic lock-out of an address, or of a username from it"},
+	{"ban", "list", "", 0, 0, CTL_O_ALL, R, false, ban_list,
+	 "list bans in force (--all: expired ones too); online also the automatic lock-outs"},
 	{"ban", "purge", "", 0, 0, 0, W, false, ban_purge, "delete expired bans"},
 	{"client", "bind", "CLIENTID USER", 2, 2, 0, W, false, client_bind,
 	 "only USER may connect with CLIENTID"},
