@@ -189,12 +189,20 @@ def test_backoff_refuses_without_verification(broker_factory, db, v, user):
     client(b.port, "bob2", v=v, username="bob", password=b"bob-pw").disconnect()
 
 
-def test_backoff_holds_then_verifies(broker_factory, db):
-    b = start(broker_factory, db, "auth_backoff_free 1", "auth_backoff_base_ms 1500",
-              "auth_backoff_max_ms 1500", "auth_max_hold_ms 4000", "auth_lockout_after 0",
-              "auth_addr_backoff_base_ms 0")
+def start_backing_off(broker_factory, db, backoff_ms, hold_ms):
+    """A broker with a fixed per-user back-off of |backoff_ms|, CONNECTs held
+    up to |hold_ms|, and alice already backing off after two wrong passwords
+    from this address."""
+    b = start(broker_factory, db, "auth_backoff_free 1", f"auth_backoff_base_ms {backoff_ms}",
+              f"auth_backoff_max_ms {backoff_ms}", f"auth_max_hold_ms {hold_ms}",
+              "auth_lockout_after 0", "auth_addr_backoff_base_ms 0")
     for i in range(2):
         client(b.port, f"w{i}", rc=0x86, username="alice", password=b"wrong").expect_closed()
+    return b
+
+
+def test_backoff_holds_then_verifies(broker_factory, db):
+    b = start_backing_off(broker_factory, db, 1500, 4000)
     t = time.monotonic()
     held = m.Conn(b.port)
     held.send(m.connect("held", username="alice", password=b"alice-pw"))
@@ -213,11 +221,7 @@ def test_backoff_holds_then_verifies(broker_factory, db):
 def test_ban_during_verification_answers_connack(broker_factory, db):
     """A CONNECT held for a back-off (state: authenticating) that a new ban
     names gets CONNACK 0x8A, not a bare close."""
-    b = start(broker_factory, db, "auth_backoff_free 1", "auth_backoff_base_ms 3000",
-              "auth_backoff_max_ms 3000", "auth_max_hold_ms 5000", "auth_lockout_after 0",
-              "auth_addr_backoff_base_ms 0")
-    for i in range(2):
-        client(b.port, f"w{i}", rc=0x86, username="alice", password=b"wrong").expect_closed()
+    b = start_backing_off(broker_factory, db, 3000, 5000)
     held = m.Conn(b.port)
     held.send(m.connect("held-dev", username="alice", password=b"alice-pw"))
     time.sleep(0.2)
@@ -232,11 +236,7 @@ def test_ban_during_verification_answers_connack(broker_factory, db):
 def test_held_connect_closed_by_the_client(broker_factory, db):
     """A client that goes away while its CONNECT is held is forgotten safely
     (the broker keeps running; ASan checks the teardown)."""
-    b = start(broker_factory, db, "auth_backoff_free 1", "auth_backoff_base_ms 2000",
-              "auth_backoff_max_ms 2000", "auth_max_hold_ms 5000", "auth_lockout_after 0",
-              "auth_addr_backoff_base_ms 0")
-    for i in range(2):
-        client(b.port, f"w{i}", rc=0x86, username="alice", password=b"wrong").expect_closed()
+    b = start_backing_off(broker_factory, db, 2000, 5000)
     held = m.Conn(b.port)
     held.send(m.connect("gone", username="alice", password=b"alice-pw"))
     time.sleep(0.3)
