@@ -2,7 +2,6 @@
  * audit_test.c - audit log: line format and JSON escaping, hash chain across
  * restarts and rotation, tamper detection with the first broken line,
  * torn last line, rate limiting with suppression summaries. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,41 +10,13 @@
 #include "common/alloc.h"
 #include "security/audit.h"
 #include "test.h"
+#define SCRATCH_PREFIX "audit"
+#include "scratch.h"
 
 #define B(s) wmq_bytes_cstr(s)
 #define T0 1714564800000LL /* 2024-05-01T12:00:00.000Z */
 
-static char dir[64];
-
-static void path_of(char *out, size_t cap, const char *name)
-{
-	if (!dir[0]) {
-		snprintf(dir, sizeof dir, "/tmp/wmq_audit_XXXXXX");
-		if (!mkdtemp(dir))
-			TEST_FAIL_("mkdtemp");
-	}
-	snprintf(out, cap, "%s/%s", dir, name);
-}
-
-/* Remove the scratch directory (called at the end of each test). */
-static void rm_dir(void)
-{
-	if (!dir[0])
-		return;
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	while (d && (e = readdir(d)) != NULL) {
-		char p[512];
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-		unlink(p);
-	}
-	if (d)
-		closedir(d);
-	rmdir(dir);
-	dir[0] = '\0';
-}
+/* scratch_path() / scratch_clear(): tests/support/scratch.h */
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -91,7 +62,7 @@ static void deny_pub(struct wmq_audit *a, int64_t t, const char *cid)
 TEST(line_format)
 {
 	char path[128];
-	path_of(path, sizeof path, "format.log");
+	scratch_path(path, sizeof path, "format.log");
 	unlink(path);
 	struct wmq_audit *a = open_at(path, 0, 1);
 	deny_pub(a, T0 + 5, "c1");
@@ -130,7 +101,7 @@ TEST(line_format)
 	wmq_audit_close(a);
 	ASSERT_EQ(wmq_audit_verify_file(path, NULL, &v), WMQ_OK);
 	ASSERT_EQ(v.lines, 2);
-	rm_dir();
+	scratch_clear();
 }
 
 TEST(json_escaping)
@@ -172,7 +143,7 @@ TEST(json_escaping)
 	wmq_dbuf_cleanup(&b);
 	/* a hostile client id cannot break the line structure */
 	char path[128];
-	path_of(path, sizeof path, "inject.log");
+	scratch_path(path, sizeof path, "inject.log");
 	unlink(path);
 	struct wmq_audit *a = open_at(path, 0, 1);
 	deny_pub(a, T0, "\"}\n{\"prev\":\"0000\",\"seq\":9}");
@@ -186,7 +157,7 @@ TEST(json_escaping)
 	ASSERT_EQ(lines, 2);
 	struct wmq_audit_verify vr;
 	ASSERT_EQ(wmq_audit_verify_file(path, NULL, &vr), WMQ_OK);
-	rm_dir();
+	scratch_clear();
 }
 
 static void write_n(const char *path, int n, int64_t t)
@@ -203,7 +174,7 @@ static void write_n(const char *path, int n, int64_t t)
 TEST(chain_resume_and_tamper)
 {
 	char path[128];
-	path_of(path, sizeof path, "chain.log");
+	scratch_path(path, sizeof path, "chain.log");
 	unlink(path);
 	write_n(path, 3, T0);
 	write_n(path, 3, T0 + 100); /* reopen: the chain continues */
@@ -267,14 +238,14 @@ TEST(chain_resume_and_tamper)
 	ASSERT_EQ(wmq_audit_verify_file(path, NULL, &v), WMQ_ERR_MALFORMED);
 	ASSERT_EQ(v.bad_line, 6);
 	ASSERT(strstr(v.why, "torn") != NULL);
-	rm_dir();
+	scratch_clear();
 }
 
 TEST(rotation_chains_files)
 {
 	char p1[128], p2[128];
-	path_of(p1, sizeof p1, "rot1.log");
-	path_of(p2, sizeof p2, "rot2.log");
+	scratch_path(p1, sizeof p1, "rot1.log");
+	scratch_path(p2, sizeof p2, "rot2.log");
 	unlink(p1);
 	unlink(p2);
 	write_n(p1, 2, T0);
@@ -293,15 +264,15 @@ TEST(rotation_chains_files)
 	ASSERT_EQ(v2.bad_line, 1);
 	o.initial_prev = "not hex";
 	ASSERT_EQ(wmq_audit_open(&o, &a), WMQ_ERR_INVAL);
-	rm_dir();
+	scratch_clear();
 }
 
 /* SIGHUP after logrotate: the same path, a new file; the chain goes on. */
 TEST(reopen_after_rotation)
 {
 	char p1[128], moved[128];
-	path_of(p1, sizeof p1, "live.log");
-	path_of(moved, sizeof moved, "live.log.1");
+	scratch_path(p1, sizeof p1, "live.log");
+	scratch_path(moved, sizeof moved, "live.log.1");
 	unlink(p1);
 	unlink(moved);
 	struct wmq_audit_opts o;
@@ -327,7 +298,7 @@ TEST(reopen_after_rotation)
 	ASSERT_EQ(wmq_audit_verify_file(p1, v1.head, &v2), WMQ_OK); /* continues the old head */
 	ASSERT_EQ(v2.lines, 1);
 	ASSERT_EQ(wmq_audit_verify_file(p1, NULL, &v2), WMQ_ERR_MALFORMED);
-	rm_dir();
+	scratch_clear();
 }
 
 struct sinkbuf {

@@ -17,29 +17,10 @@
 #include "security/password.h"
 #include "store/identity.h"
 #include "test.h"
+#define SCRATCH_PREFIX "authpool"
+#include "scratch.h"
 
-static char dir[256];
-
-static void make_db(char *path, size_t cap)
-{
-	const char *base = getenv("TMPDIR");
-	snprintf(dir, sizeof dir, "%s/wmq_authpool_XXXXXX", base && *base ? base : "/tmp");
-	if (!mkdtemp(dir))
-		TEST_FAIL_("mkdtemp: %s", strerror(errno));
-	snprintf(path, cap, "%s/id.db", dir);
-}
-
-static void cleanup_db(const char *path)
-{
-	char p[512];
-	(void)unlink(path);
-	/* paths come from a short mkdtemp template: they always fit */
-	if (snprintf(p, sizeof p, "%s-wal", path) < (int)sizeof p)
-		(void)unlink(p);
-	if (snprintf(p, sizeof p, "%s-shm", path) < (int)sizeof p)
-		(void)unlink(p);
-	(void)rmdir(dir);
-}
+/* scratch_path() / scratch_clear(): tests/support/scratch.h */
 
 static void cheap(struct wmq_pw_ctx_opts *o)
 {
@@ -98,7 +79,7 @@ TEST(verdicts)
 	struct wmq_authpool *p = NULL;
 	struct wmq_authpool_stats st;
 
-	make_db(path, sizeof path);
+	scratch_path(path, sizeof path, "id.db");
 	cheap(&o);
 	ASSERT_EQ(wmq_store_id_open(path, NULL, &h), WMQ_OK);
 	add_user(h, &o, "alice", "alice-pw", false);
@@ -140,7 +121,7 @@ TEST(verdicts)
 	ASSERT_EQ(st.submitted, st.completed);
 	wmq_authpool_free(p);
 	wmq_store_id_close(h);
-	cleanup_db(path);
+	scratch_clear();
 }
 
 TEST(legacy_verifier_upgraded_at_login)
@@ -151,7 +132,7 @@ TEST(legacy_verifier_upgraded_at_login)
 	struct wmq_authpool *p = NULL;
 	struct wmq_store_id_user u;
 
-	make_db(path, sizeof path);
+	scratch_path(path, sizeof path, "id.db");
 	cheap(&o);
 	ASSERT_EQ(wmq_store_id_open(path, NULL, &h), WMQ_OK);
 	/* mosquitto_passwd -H sha512: carol / hunter2 (tests/fixtures) */
@@ -171,7 +152,7 @@ TEST(legacy_verifier_upgraded_at_login)
 	ASSERT(verdict(p, "carol", "hunter2", "c", false)); /* the new verifier works */
 	wmq_authpool_free(p);
 	wmq_store_id_close(h);
-	cleanup_db(path);
+	scratch_clear();
 }
 
 TEST(free_with_jobs_queued)
@@ -181,7 +162,7 @@ TEST(free_with_jobs_queued)
 	struct wmq_store_id *h = NULL;
 	struct wmq_authpool *p = NULL;
 
-	make_db(path, sizeof path);
+	scratch_path(path, sizeof path, "id.db");
 	cheap(&o);
 	ASSERT_EQ(wmq_store_id_open(path, NULL, &h), WMQ_OK);
 	ASSERT_EQ(wmq_authpool_new(path, &o, 2, NULL, &p), WMQ_OK);
@@ -193,7 +174,7 @@ TEST(free_with_jobs_queued)
 	}
 	wmq_authpool_free(p); /* joins; queued and finished jobs freed (ASan checks) */
 	wmq_store_id_close(h);
-	cleanup_db(path);
+	scratch_clear();
 }
 
 TEST(missing_database_fails)

@@ -9,7 +9,6 @@
  *
  * Lists are rendered as text lines so that a mismatch prints both sides. */
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -23,37 +22,12 @@
 #include "store/store.h"
 #include "store/testing.h"
 #include "test.h"
+#define SCRATCH_PREFIX "ident"
+#include "scratch.h"
 
 /* ---- Scratch directory ---------------------------------------------------- */
 
-static char scratch[256];
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static void scratch_clear(void)
-{
-	if (scratch[0])
-		(void)nftw(scratch, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-	scratch[0] = '\0';
-}
-
-static const char *tmp_path(char *out, size_t cap, const char *name)
-{
-	if (!scratch[0]) {
-		const char *base = getenv("TMPDIR");
-		snprintf(scratch, sizeof scratch, "%s/wmq_ident_XXXXXX", base && *base ? base : "/tmp");
-		if (!mkdtemp(scratch))
-			TEST_FAIL_("mkdtemp: %s", strerror(errno));
-	}
-	snprintf(out, cap, "%s/%s", scratch, name);
-	return out;
-}
+/* scratch_path() / scratch_clear(): tests/support/scratch.h */
 
 #define ASSERT_HAS(hay, needle)                                                      \
 	do {                                                                         \
@@ -226,7 +200,7 @@ static const char *principal(struct wmq_store_id *h, const char *user, const cha
 TEST(fresh_database_is_version_3)
 {
 	char p[300];
-	struct wmq_store_id *h = id_open(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store_id *h = id_open(scratch_path(p, sizeof p, "a.db"));
 	ASSERT_EQ(version(h), 1);
 	ASSERT_STREQ(users(h), "");
 	ASSERT_STREQ(rules(h), "");
@@ -246,11 +220,11 @@ TEST(fresh_database_is_version_3)
 	/* missing file without CREATE, missing directory */
 	struct wmq_store_id_opts ro = {.flags = 0};
 	h = NULL;
-	ASSERT_EQ(wmq_store_id_open(tmp_path(p, sizeof p, "missing.db"), &ro, &h), WMQ_ERR_STORE);
+	ASSERT_EQ(wmq_store_id_open(scratch_path(p, sizeof p, "missing.db"), &ro, &h), WMQ_ERR_STORE);
 	ASSERT_HAS(wmq_store_id_errmsg(h), "missing.db");
 	wmq_store_id_close(h);
 	h = NULL;
-	ASSERT_EQ(wmq_store_id_open(tmp_path(p, sizeof p, "nodir/x.db"), NULL, &h), WMQ_ERR_STORE);
+	ASSERT_EQ(wmq_store_id_open(scratch_path(p, sizeof p, "nodir/x.db"), NULL, &h), WMQ_ERR_STORE);
 	ASSERT_HAS(wmq_store_id_errmsg(h), "mkdir -p");
 	wmq_store_id_close(h);
 	h = (struct wmq_store_id *)1;
@@ -265,7 +239,7 @@ TEST(migration_from_version_2)
 {
 	char p[300];
 	struct wmq_store *st = NULL;
-	ASSERT_EQ(wmq_store_test_open_version(tmp_path(p, sizeof p, "v2.db"), 2, &st), WMQ_OK);
+	ASSERT_EQ(wmq_store_test_open_version(scratch_path(p, sizeof p, "v2.db"), 2, &st), WMQ_OK);
 	/* what a version-2 broker left: a session with an owner, a retained
 	 * message with its publisher */
 	ASSERT_EQ(wmq_store_test_exec(st,
@@ -336,7 +310,7 @@ TEST(migration_from_version_2)
 TEST(users_crud)
 {
 	char p[300];
-	struct wmq_store_id *h = id_open(tmp_path(p, sizeof p, "u.db"));
+	struct wmq_store_id *h = id_open(scratch_path(p, sizeof p, "u.db"));
 	OK(h, wmq_store_id_user_add(h, "bob", "$7$101$c2FsdA==$aGFzaA==", false));
 	OK(h, wmq_store_id_user_add(h, "alice", "$argon2id$v=19$x", false));
 	OK(h, wmq_store_id_user_add(h, "kim lee", NULL, true)); /* no password, disabled */
@@ -393,7 +367,7 @@ TEST(users_crud)
 TEST(login_upgrade_is_compare_and_swap_without_version_bump)
 {
 	char p[300];
-	struct wmq_store_id *h = id_open(tmp_path(p, sizeof p, "up.db"));
+	struct wmq_store_id *h = id_open(scratch_path(p, sizeof p, "up.db"));
 	OK(h, wmq_store_id_user_add(h, "alice", "$7$old", false));
 	uint64_t v0 = version(h);
 	bool replaced = true;
@@ -415,7 +389,7 @@ TEST(login_upgrade_is_compare_and_swap_without_version_bump)
 TEST(groups_roles_and_principal)
 {
 	char p[300];
-	struct wmq_store_id *h = id_open(tmp_path(p, sizeof p, "g.db"));
+	struct wmq_store_id *h = id_open(scratch_path(p, sizeof p, "g.db"));
 	OK(h, wmq_store_id_user_add(h, "alice", "va", false));
 	OK(h, wmq_store_id_user_add(h, "bob", NULL, false));
 	OK(h, wmq_store_id_group_add(h, "ops"));
@@ -528,7 +502,7 @@ static wmq_err keep_rule(void *arg, const struct wmq_store_id_rule *r)
 TEST(rules_crud)
 {
 	char p[300];
-	struct wmq_store_id *h = id_open(tmp_path(p, sizeof p, "r.db"));
+	struct wmq_store_id *h = id_open(scratch_path(p, sizeof p, "r.db"));
 	uint64_t id1 = 0, id2 = 0, id3 = 0, id4 = 0;
 	struct wmq_store_id_rule r = rule(WMQ_STORE_ID_USER, "alice", true, 0xf, "sensors/alice/#");
 	OK(h, wmq_store_id_rule_add(h, &r, &id1));
@@ -608,7 +582,7 @@ TEST(rules_crud)
 TEST(client_bindings)
 {
 	char p[300];
-	struct wmq_store_id *h = id_open(tmp_path(p, sizeof p, "c.db"));
+	struct wmq_store_id *h = id_open(scratch_path(p, sizeof p, "c.db"));
 	OK(h, wmq_store_id_user_add(h, "alice", "v", false));
 	OK(h, wmq_store_id_user_add(h, "bob", "v", false));
 	OK(h, wmq_store_id_client_bind(h, "dev-1", "alice"));
@@ -643,7 +617,7 @@ TEST(client_bindings)
 TEST(bans_crud)
 {
 	char p[300];
-	struct wmq_store_id *h = id_open(tmp_path(p, sizeof p, "b.db"));
+	struct wmq_store_id *h = id_open(scratch_path(p, sizeof p, "b.db"));
 	bool replaced = true;
 	struct wmq_store_id_ban b = {WMQ_STORE_ID_BAN_ADDRESS, "10.0.0.0/8", 0, "scanner", 0};
 	OK(h, wmq_store_id_ban_add(h, &b, &replaced));
@@ -684,7 +658,7 @@ TEST(bans_crud)
 TEST(psk_identities)
 {
 	char p[300];
-	struct wmq_store_id *h = id_open(tmp_path(p, sizeof p, "psk.db"));
+	struct wmq_store_id *h = id_open(scratch_path(p, sizeof p, "psk.db"));
 	static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 	OK(h, wmq_store_id_user_add(h, "alice", NULL, false));
 	OK(h, wmq_store_id_psk_add(h, "dev-1", key, sizeof key, "alice"));
@@ -723,7 +697,7 @@ TEST(psk_identities)
 TEST(policy_version_counts_every_change_once)
 {
 	char p[300];
-	struct wmq_store_id *h = id_open(tmp_path(p, sizeof p, "v.db"));
+	struct wmq_store_id *h = id_open(scratch_path(p, sizeof p, "v.db"));
 	uint64_t v = version(h);
 	static const uint8_t key[4] = {1, 2, 3, 4};
 	struct wmq_store_id_rule r = rule(WMQ_STORE_ID_ALL, NULL, true, 1, "a");
@@ -775,7 +749,7 @@ TEST(policy_version_counts_every_change_once)
 TEST(transactions_are_all_or_nothing)
 {
 	char p[300];
-	struct wmq_store_id *h = id_open(tmp_path(p, sizeof p, "t.db"));
+	struct wmq_store_id *h = id_open(scratch_path(p, sizeof p, "t.db"));
 	uint64_t v0 = version(h);
 	OK(h, wmq_store_id_begin(h));
 	FAILS(h, wmq_store_id_begin(h), WMQ_ERR_INVAL);
@@ -840,7 +814,7 @@ static void *add_user_thread(void *arg)
 TEST(shared_handle_waits_for_a_transaction)
 {
 	char p[300];
-	struct wmq_store_id *h = id_open(tmp_path(p, sizeof p, "th.db"));
+	struct wmq_store_id *h = id_open(scratch_path(p, sizeof p, "th.db"));
 	struct adder a = {.h = h};
 	atomic_init(&a.done, false);
 	OK(h, wmq_store_id_begin(h));
@@ -861,7 +835,7 @@ TEST(shared_handle_waits_for_a_transaction)
 TEST(beside_the_brokers_store_thread)
 {
 	char p[300];
-	tmp_path(p, sizeof p, "both.db");
+	scratch_path(p, sizeof p, "both.db");
 	struct wmq_store *st = NULL;
 	struct wmq_store_opts o = {.flags = WMQ_STORE_CREATE | WMQ_STORE_NOSYNC};
 	ASSERT_EQ(wmq_store_open(p, &o, &st), WMQ_OK);
@@ -901,7 +875,7 @@ TEST(beside_the_brokers_store_thread)
 TEST(oom_never_corrupts)
 {
 	char p[300];
-	tmp_path(p, sizeof p, "oom.db");
+	scratch_path(p, sizeof p, "oom.db");
 	struct wmq_store_id *h = id_open(p);
 	OK(h, wmq_store_id_user_add(h, "alice", "v", false));
 	OK(h, wmq_store_id_group_add(h, "ops"));

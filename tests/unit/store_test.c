@@ -10,7 +10,6 @@
  * change process-wide state (uid, RLIMIT_FSIZE) run in a forked child. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -23,38 +22,12 @@
 #include "store/store.h"
 #include "store/testing.h"
 #include "test.h"
+#define SCRATCH_PREFIX "store"
+#include "scratch.h"
 
 /* ---- Scratch directory (one per test; the previous one is removed) ------ */
 
-static char scratch[256];
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static void scratch_clear(void)
-{
-	if (scratch[0])
-		(void)nftw(scratch, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-	scratch[0] = '\0';
-}
-
-/* A fresh directory; returns "<dir>/<name>" in |out|. */
-static const char *tmp_path(char *out, size_t cap, const char *name)
-{
-	if (!scratch[0]) {
-		const char *base = getenv("TMPDIR");
-		snprintf(scratch, sizeof scratch, "%s/wmq_store_XXXXXX", base && *base ? base : "/tmp");
-		if (!mkdtemp(scratch))
-			TEST_FAIL_("mkdtemp: %s", strerror(errno));
-	}
-	snprintf(out, cap, "%s/%s", scratch, name);
-	return out;
-}
+/* scratch_path() / scratch_clear(): tests/support/scratch.h */
 
 /* ---- Records ------------------------------------------------------------ */
 
@@ -321,7 +294,7 @@ static const char *dump(struct wmq_store *st)
 TEST(open_fresh_pragmas)
 {
 	char p[300];
-	struct wmq_store *st = open_flags(tmp_path(p, sizeof p, "a.db"), WMQ_STORE_CREATE);
+	struct wmq_store *st = open_flags(scratch_path(p, sizeof p, "a.db"), WMQ_STORE_CREATE);
 	ASSERT_EQ(q64(st, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
 	ASSERT_EQ(q64(st, "PRAGMA user_version"), WMQ_STORE_SCHEMA_VERSION);
 	ASSERT_EQ(q64(st, "PRAGMA application_id"), 0x574D5121);
@@ -338,7 +311,7 @@ TEST(open_fresh_pragmas)
 TEST(open_batched_and_nosync_modes)
 {
 	char p[300];
-	struct wmq_store *st = open_flags(tmp_path(p, sizeof p, "a.db"), WMQ_STORE_CREATE | WMQ_STORE_BATCHED);
+	struct wmq_store *st = open_flags(scratch_path(p, sizeof p, "a.db"), WMQ_STORE_CREATE | WMQ_STORE_BATCHED);
 	ASSERT_EQ(q64(st, "PRAGMA synchronous"), 1); /* NORMAL */
 	wmq_store_close(st);
 	st = open_flags(p, WMQ_STORE_NOSYNC);
@@ -351,7 +324,7 @@ TEST(open_batched_and_nosync_modes)
 TEST(open_missing_directory)
 {
 	char p[300];
-	tmp_path(p, sizeof p, "nodir/sub/a.db");
+	scratch_path(p, sizeof p, "nodir/sub/a.db");
 	const char *m = open_fails(p, WMQ_STORE_CREATE);
 	ASSERT_HAS(m, p);
 	ASSERT_HAS(m, "mkdir -p");
@@ -361,7 +334,7 @@ TEST(open_missing_directory)
 TEST(open_missing_file_without_create)
 {
 	char p[300];
-	const char *m = open_fails(tmp_path(p, sizeof p, "none.db"), WMQ_STORE_INLINE);
+	const char *m = open_fails(scratch_path(p, sizeof p, "none.db"), WMQ_STORE_INLINE);
 	ASSERT_HAS(m, p);
 	ASSERT_HAS(m, "No such file");
 	scratch_clear();
@@ -381,7 +354,7 @@ TEST(open_invalid_arguments)
 TEST(session_roundtrip)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	struct wmq_store_session a = ses("dev-1");
 	a.protocol = 4;
 	a.expiry_interval = WMQ_STORE_EXPIRY_NEVER;
@@ -410,7 +383,7 @@ TEST(session_roundtrip)
 TEST(session_update_keeps_created_and_children)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	struct wmq_store_session a = ses("c1");
 	struct wmq_store_sub s = sub("c1", NULL, "a/#", 1, 0);
 	struct wmq_store_msg m = msg(1, "a/b", "x");
@@ -439,7 +412,7 @@ TEST(session_update_keeps_created_and_children)
 TEST(session_set_expiry)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	struct wmq_store_session a = ses("c1");
 	struct wmq_store_batch *b = begin(st);
 	ASSERT_EQ(wmq_store_session_put(b, &a), WMQ_OK);
@@ -461,7 +434,7 @@ TEST(session_set_expiry)
 TEST(session_del_cascades_and_collects)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	struct wmq_store_session a = ses("c1"), z = ses("c2");
 	struct wmq_store_sub s = sub("c1", NULL, "x", 0, 0);
 	struct wmq_store_msg m1 = msg(1, "x", "1"), m2 = msg(2, "x", "2");
@@ -495,7 +468,7 @@ TEST(session_del_cascades_and_collects)
 TEST(subscription_roundtrip_shared_and_update)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	struct wmq_store_session a = ses("c1");
 	struct wmq_store_sub s1 = sub("c1", NULL, "a/#", 0x01, 0), s2 = sub("c1", "g1", "a/#", 0x02, 7),
 			     s3 = sub("c1", "g2", "a/#", 0x2e, 268435455), s4 = sub("c1", "", "b/+", 0x04, 3);
@@ -522,7 +495,7 @@ TEST(subscription_roundtrip_shared_and_update)
 TEST(subscription_del)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	struct wmq_store_session a = ses("c1");
 	struct wmq_store_sub s1 = sub("c1", NULL, "a/#", 1, 0), s2 = sub("c1", "g1", "a/#", 1, 0);
 	struct wmq_store_batch *b = begin(st);
@@ -549,7 +522,7 @@ TEST(subscription_del)
 TEST(message_roundtrip_all_fields)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	static const uint8_t bin[] = {0x00, 0xff, 0x00, 0x7f};
 	struct wmq_store_msg m1 = {.id = UINT64_MAX - 1, .topic = B("bin/ary"), .payload = {bin, sizeof bin},
 				   .props = {(const uint8_t *)"\x03\x00\x01z", 4}, .qos = 2, .retain = true,
@@ -581,7 +554,7 @@ TEST(message_roundtrip_all_fields)
 TEST(message_put_is_idempotent)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	struct wmq_store_msg m = msg(9, "t", "first"), again = msg(9, "t", "second");
 	struct wmq_store_batch *b = begin(st);
 	ASSERT_EQ(wmq_store_msg_put(b, &m), WMQ_OK);
@@ -605,7 +578,7 @@ TEST(message_put_is_idempotent)
 TEST(queue_order_per_session)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	struct wmq_store_session a = ses("c1"), z = ses("c0");
 	struct wmq_store_msg m = msg(1, "t", "");
 	static const uint64_t seqs[] = {5, 1, 1000000000000ull, 3, 2, 4};
@@ -642,7 +615,7 @@ TEST(queue_order_per_session)
 TEST(queue_update_state_flow)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	struct wmq_store_session a = ses("c1");
 	struct wmq_store_msg m = msg(1, "t", "x");
 	struct wmq_store_qentry q1 = qe("c1", 1, 1), q2 = qe("c1", 2, 1);
@@ -672,7 +645,7 @@ TEST(queue_update_state_flow)
 TEST(queue_del_collects_last_reference)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	struct wmq_store_session a = ses("c1"), z = ses("c2");
 	struct wmq_store_msg m = msg(1, "t", "x");
 	struct wmq_store_qentry q1 = qe("c1", 1, 1), q2 = qe("c2", 1, 1);
@@ -702,7 +675,7 @@ TEST(queue_del_collects_last_reference)
 TEST(retained_replace_and_delete_collect)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	struct wmq_store_msg m1 = msg(1, "r/t", "old"), m2 = msg(2, "r/t", "new");
 	m1.retain = m2.retain = true;
 	struct wmq_store_batch *b = begin(st);
@@ -729,7 +702,7 @@ TEST(retained_replace_and_delete_collect)
 TEST(message_shared_by_queue_and_retained)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	struct wmq_store_session a = ses("c1");
 	struct wmq_store_msg m = msg(3, "s", "v");
 	struct wmq_store_qentry q = qe("c1", 1, 3);
@@ -756,7 +729,7 @@ TEST(message_shared_by_queue_and_retained)
 TEST(unreferenced_message_collected_at_commit)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	struct wmq_store_msg m = msg(1, "t", "nobody wants me"), k = msg(2, "t", "kept");
 	struct wmq_store_batch *b = begin(st);
 	ASSERT_EQ(wmq_store_msg_put(b, &m), WMQ_OK);
@@ -779,7 +752,7 @@ TEST(unreferenced_message_collected_at_commit)
 TEST(inflight_in_roundtrip)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	struct wmq_store_session a = ses("c1");
 	struct wmq_store_batch *b = begin(st);
 	ASSERT_EQ(wmq_store_session_put(b, &a), WMQ_OK);
@@ -805,7 +778,7 @@ TEST(inflight_in_roundtrip)
 TEST(load_drops_expired_sessions)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	struct wmq_store_session s1 = ses("gone"), s2 = ses("later"), s3 = ses("was-connected");
 	s1.expiry_at = 200;
 	s2.expiry_at = 201;
@@ -842,7 +815,7 @@ TEST(load_drops_expired_sessions)
 TEST(load_drops_expired_messages_keeps_inflight)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	struct wmq_store_session a = ses("c1");
 	struct wmq_store_msg m1 = msg(1, "t", "old"), m2 = msg(2, "t", "new"), m3 = msg(3, "t", "dead");
 	m1.expiry_at = 150;
@@ -884,7 +857,7 @@ TEST(load_drops_expired_messages_keeps_inflight)
 TEST(load_callback_error_aborts_and_store_stays_usable)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	struct wmq_store_session a = ses("a"), z = ses("b");
 	struct wmq_store_batch *b = begin(st);
 	ASSERT_EQ(wmq_store_session_put(b, &a), WMQ_OK);
@@ -913,7 +886,7 @@ TEST(load_callback_error_aborts_and_store_stays_usable)
 TEST(group_commit_inline_one_transaction)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	struct wmq_store_stats s0, s1;
 	wmq_store_stats(st, &s0);
 	struct wmq_store_session a = ses("c1");
@@ -959,7 +932,7 @@ TEST(group_commit_thread_with_delay)
 	char p[300];
 	struct wmq_store_opts o = {.flags = WMQ_STORE_CREATE, .commit_delay_ms = 60000};
 	struct wmq_store *st = NULL;
-	ASSERT_EQ(wmq_store_open(tmp_path(p, sizeof p, "a.db"), &o, &st), WMQ_OK);
+	ASSERT_EQ(wmq_store_open(scratch_path(p, sizeof p, "a.db"), &o, &st), WMQ_OK);
 	uint64_t t = 0;
 	for (int i = 0; i < 50; i++) {
 		char cid[16];
@@ -996,7 +969,7 @@ TEST(group_commit_thread_with_delay)
 TEST(completion_fd_signals_commit)
 {
 	char p[300];
-	struct wmq_store *st = open_flags(tmp_path(p, sizeof p, "a.db"), WMQ_STORE_CREATE);
+	struct wmq_store *st = open_flags(scratch_path(p, sizeof p, "a.db"), WMQ_STORE_CREATE);
 	int fd = wmq_store_completion_fd(st);
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	ASSERT_EQ(poll(&pfd, 1, 0), 0); /* nothing yet */
@@ -1022,7 +995,7 @@ TEST(completion_fd_signals_commit)
 TEST(batch_invalid_op_poisons_batch)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	struct wmq_store_session a = ses("c1");
 	struct wmq_store_qentry bad = qe("c1", 1, 1);
 	bad.qos = 3;
@@ -1062,7 +1035,7 @@ TEST(batch_invalid_op_poisons_batch)
 TEST(abort_discards_batch)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	struct wmq_store_session a = ses("c1");
 	for (int i = 0; i < 20; i++) { /* recycled batches come back empty */
 		struct wmq_store_batch *b = begin(st);
@@ -1085,7 +1058,7 @@ TEST(abort_discards_batch)
 TEST(constraint_rejects_only_the_op)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	struct wmq_store_session a = ses("c1");
 	struct wmq_store_qentry orphan = qe("c1", 1, 404); /* message never put */
 	struct wmq_store_sub nosession = sub("ghost", NULL, "t", 0, 0);
@@ -1113,7 +1086,7 @@ TEST(constraint_rejects_only_the_op)
 TEST(reopen_after_close_keeps_everything)
 {
 	char p[300];
-	struct wmq_store *st = open_flags(tmp_path(p, sizeof p, "a.db"), WMQ_STORE_CREATE);
+	struct wmq_store *st = open_flags(scratch_path(p, sizeof p, "a.db"), WMQ_STORE_CREATE);
 	struct wmq_store_session a = ses("c1");
 	a.username = B("u");
 	struct wmq_store_sub s = sub("c1", NULL, "t/#", 2, 1);
@@ -1157,7 +1130,7 @@ TEST(close_with_pending_batches_does_not_leak)
 	char p[300];
 	struct wmq_store_opts o = {.flags = WMQ_STORE_CREATE, .commit_delay_ms = 60000};
 	struct wmq_store *st = NULL;
-	ASSERT_EQ(wmq_store_open(tmp_path(p, sizeof p, "a.db"), &o, &st), WMQ_OK);
+	ASSERT_EQ(wmq_store_open(scratch_path(p, sizeof p, "a.db"), &o, &st), WMQ_OK);
 	struct wmq_store_session a = ses("c1");
 	struct wmq_store_batch *b = begin(st);
 	ASSERT_EQ(wmq_store_session_put(b, &a), WMQ_OK);
@@ -1170,7 +1143,7 @@ TEST(close_with_pending_batches_does_not_leak)
 TEST(newer_schema_is_refused)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	ASSERT_EQ(wmq_store_test_exec(st, "PRAGMA user_version = 99"), WMQ_OK);
 	wmq_store_close(st);
 	const char *m = open_fails(p, WMQ_STORE_CREATE);
@@ -1184,14 +1157,14 @@ TEST(foreign_database_is_refused)
 {
 	char p[300];
 	struct wmq_store *st = NULL;
-	ASSERT_EQ(wmq_store_test_open_version(tmp_path(p, sizeof p, "a.db"), 1, &st), WMQ_OK);
+	ASSERT_EQ(wmq_store_test_open_version(scratch_path(p, sizeof p, "a.db"), 1, &st), WMQ_OK);
 	ASSERT_EQ(wmq_store_test_exec(st, "PRAGMA application_id = 42"), WMQ_OK);
 	wmq_store_close(st);
 	const char *m = open_fails(p, WMQ_STORE_CREATE);
 	ASSERT_HAS(m, "not a WardMQ database");
 	/* an unrelated SQLite file with tables but no id at all */
 	st = NULL;
-	ASSERT_EQ(wmq_store_test_open_version(tmp_path(p, sizeof p, "b.db"), 1, &st), WMQ_OK);
+	ASSERT_EQ(wmq_store_test_open_version(scratch_path(p, sizeof p, "b.db"), 1, &st), WMQ_OK);
 	ASSERT_EQ(wmq_store_test_exec(st, "PRAGMA application_id = 0; PRAGMA user_version = 0"), WMQ_OK);
 	wmq_store_close(st);
 	m = open_fails(p, WMQ_STORE_CREATE);
@@ -1203,7 +1176,7 @@ TEST(migration_from_version_1)
 {
 	char p[300];
 	struct wmq_store *st = NULL;
-	ASSERT_EQ(wmq_store_test_open_version(tmp_path(p, sizeof p, "old.db"), 1, &st), WMQ_OK);
+	ASSERT_EQ(wmq_store_test_open_version(scratch_path(p, sizeof p, "old.db"), 1, &st), WMQ_OK);
 	ASSERT_EQ(q64(st, "PRAGMA user_version"), 1);
 	/* what a version-1 broker wrote (no owner or publisher columns yet) */
 	ASSERT_EQ(wmq_store_test_exec(st,
@@ -1244,7 +1217,7 @@ TEST(migration_from_version_1)
 	wmq_store_close(st);
 	/* a read-only open of an old schema asks for an upgrade instead */
 	st = NULL;
-	ASSERT_EQ(wmq_store_test_open_version(tmp_path(p, sizeof p, "old2.db"), 1, &st), WMQ_OK);
+	ASSERT_EQ(wmq_store_test_open_version(scratch_path(p, sizeof p, "old2.db"), 1, &st), WMQ_OK);
 	wmq_store_close(st);
 	ASSERT_HAS(open_fails(p, WMQ_STORE_READONLY), "older");
 	scratch_clear();
@@ -1272,7 +1245,7 @@ static void write_file_at(const char *path, off_t off, uint8_t byte, size_t n, i
 TEST(corrupt_garbage_file)
 {
 	char p[300];
-	write_file_at(tmp_path(p, sizeof p, "junk.db"), 0, 0x5a, 16384, 1);
+	write_file_at(scratch_path(p, sizeof p, "junk.db"), 0, 0x5a, 16384, 1);
 	const char *m = open_fails(p, WMQ_STORE_CREATE);
 	ASSERT_HAS(m, p);
 	ASSERT_HAS(m, "corrupt");
@@ -1283,7 +1256,7 @@ TEST(corrupt_garbage_file)
 TEST(corrupt_pages_in_a_copy)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "good.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "good.db"));
 	struct wmq_store_session a = ses("c1");
 	char payload[600];
 	memset(payload, 'p', sizeof payload - 1);
@@ -1304,7 +1277,7 @@ TEST(corrupt_pages_in_a_copy)
 	ASSERT(sb.st_size > 8 * 4096);
 	/* copy, then overwrite pages 3.. (page 1 with the header stays) */
 	char c[300];
-	tmp_path(c, sizeof c, "bad.db");
+	scratch_path(c, sizeof c, "bad.db");
 	{
 		int in = open(p, O_RDONLY);
 		ASSERT(in >= 0);
@@ -1372,10 +1345,10 @@ static int child_readonly(const char *path)
 TEST(read_only_file_is_refused)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "ro.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "ro.db"));
 	wmq_store_close(st);
 	ASSERT_EQ(chmod(p, 0444), 0);
-	ASSERT_EQ(chmod(scratch, 0755), 0);
+	ASSERT_EQ(chmod(scratch_dir, 0755), 0);
 	int r = run_child(child_readonly, p);
 	if (r == 77)
 		printf("  (skipped: cannot drop root privileges)\n");
@@ -1450,7 +1423,7 @@ static int child_disk_full(const char *path)
 TEST(disk_full_fails_then_recovers)
 {
 	char p[300];
-	ASSERT_EQ(run_child(child_disk_full, tmp_path(p, sizeof p, "full.db")), 0);
+	ASSERT_EQ(run_child(child_disk_full, scratch_path(p, sizeof p, "full.db")), 0);
 	scratch_clear();
 }
 
@@ -1477,14 +1450,14 @@ static int child_disk_full_at_open(const char *path)
 TEST(disk_full_at_creation)
 {
 	char p[300];
-	ASSERT_EQ(run_child(child_disk_full_at_open, tmp_path(p, sizeof p, "full0.db")), 0);
+	ASSERT_EQ(run_child(child_disk_full_at_open, scratch_path(p, sizeof p, "full0.db")), 0);
 	scratch_clear();
 }
 
 TEST(locked_database_fails_then_recovers)
 {
 	char p[300];
-	struct wmq_store *holder = open_inline(tmp_path(p, sizeof p, "lock.db"));
+	struct wmq_store *holder = open_inline(scratch_path(p, sizeof p, "lock.db"));
 	struct wmq_store_opts o = {.flags = WMQ_STORE_CREATE, .busy_timeout_ms = 50};
 	struct wmq_store *st = NULL;
 	ASSERT_EQ(wmq_store_open(p, &o, &st), WMQ_OK);
@@ -1539,7 +1512,7 @@ static void populate(const char *path)
 TEST(oom_on_open_and_load)
 {
 	char p[300];
-	populate(tmp_path(p, sizeof p, "oom.db"));
+	populate(scratch_path(p, sizeof p, "oom.db"));
 	struct wmq_store *st = open_inline(p);
 	char want[4096];
 	snprintf(want, sizeof want, "%s", dump(st));
@@ -1590,7 +1563,7 @@ TEST(oom_on_create)
 		struct wmq_store_opts o = {.flags = WMQ_STORE_CREATE | WMQ_STORE_INLINE | WMQ_STORE_BATCHED};
 		struct wmq_store *st = NULL;
 		wmq_alloc_fail_after(n);
-		wmq_err e = wmq_store_open(tmp_path(p, sizeof p, name), &o, &st);
+		wmq_err e = wmq_store_open(scratch_path(p, sizeof p, name), &o, &st);
 		wmq_alloc_fail_after(0);
 		if (e != WMQ_OK && e != WMQ_ERR_NOMEM)
 			TEST_FAIL_("n=%ld: %s: %s", n, wmq_err_str(e), wmq_store_errmsg(st));
@@ -1618,7 +1591,7 @@ TEST(oom_on_create)
 TEST(oom_in_batch_ops)
 {
 	char p[300];
-	struct wmq_store *st = open_inline(tmp_path(p, sizeof p, "a.db"));
+	struct wmq_store *st = open_inline(scratch_path(p, sizeof p, "a.db"));
 	char big[3000];
 	memset(big, 'b', sizeof big - 1);
 	big[sizeof big - 1] = '\0';
