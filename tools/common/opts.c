@@ -668,6 +668,20 @@ fail:
 	return WMQ_TOOL_ERROR;
 }
 
+int wmq_tool_start(struct wmq_tool_cfg *cfg, int kind, int argc, char **argv)
+{
+	int prc = wmq_tool_parse(cfg, kind, argc, argv, stderr);
+	if (prc == WMQ_TOOL_RUN)
+		return -1;
+	if (prc == WMQ_TOOL_HELP)
+		wmq_tool_usage(kind, stdout);
+	else if (prc == WMQ_TOOL_VERSION)
+		printf("%s version %s running on libwardmq %s.\n", kind == WMQ_TOOL_PUB ? "wardmq_pub" : "wardmq_sub",
+		       WMQ_VERSION, wmq_lib_version(NULL, NULL, NULL));
+	wmq_tool_cfg_cleanup(cfg);
+	return prc == WMQ_TOOL_HELP || prc == WMQ_TOOL_VERSION ? 0 : 1;
+}
+
 void wmq_tool_usage(int kind, FILE *out)
 {
 	bool pub = kind == WMQ_TOOL_PUB;

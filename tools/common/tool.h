@@ -128,6 +128,11 @@ int wmq_tool_parse(struct wmq_tool_cfg *cfg, int kind, int argc, char **argv, FI
 void wmq_tool_cfg_cleanup(struct wmq_tool_cfg *cfg);
 /* Print the usage text of |kind| to |out|. */
 void wmq_tool_usage(int kind, FILE *out);
+/* The start of main(): parse (errors to stderr); --help prints the usage
+ * and --version the version line to stdout. Returns -1 when the tool
+ * should run (|cfg| is filled), else the exit status, with |cfg| already
+ * cleaned up. */
+int wmq_tool_start(struct wmq_tool_cfg *cfg, int kind, int argc, char **argv);
 
 /* -L URL: mqtt[s]://[username[:password]@]host[:port]/topic or
  * ws[s]://[username[:password]@]host[:port][/path] (no topic). Fills the

@@ -227,20 +227,9 @@ int main(int argc, char **argv)
 	int code = 0;
 
 	wmq_dbuf_init(&msg, MAX_INPUT);
-	int prc = wmq_tool_parse(&cfg, WMQ_TOOL_PUB, argc, argv, stderr);
-	if (prc == WMQ_TOOL_HELP || prc == WMQ_TOOL_VERSION) {
-		if (prc == WMQ_TOOL_HELP)
-			wmq_tool_usage(WMQ_TOOL_PUB, stdout);
-		else
-			printf("wardmq_pub version %s running on libwardmq %s.\n", WMQ_VERSION,
-			       wmq_lib_version(NULL, NULL, NULL));
-		wmq_tool_cfg_cleanup(&cfg);
-		return 0;
-	}
-	if (prc != WMQ_TOOL_RUN) {
-		wmq_tool_cfg_cleanup(&cfg);
-		return 1;
-	}
+	int prc = wmq_tool_start(&cfg, WMQ_TOOL_PUB, argc, argv);
+	if (prc >= 0)
+		return prc;
 	p.cfg = &cfg;
 
 	/* load the message before connecting, as mosquitto_pub does */

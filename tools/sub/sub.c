@@ -152,20 +152,9 @@ int main(int argc, char **argv)
 	int code = 0;
 
 	memset(&s, 0, sizeof s);
-	int prc = wmq_tool_parse(&cfg, WMQ_TOOL_SUB, argc, argv, stderr);
-	if (prc == WMQ_TOOL_HELP || prc == WMQ_TOOL_VERSION) {
-		if (prc == WMQ_TOOL_HELP)
-			wmq_tool_usage(WMQ_TOOL_SUB, stdout);
-		else
-			printf("wardmq_sub version %s running on libwardmq %s.\n", WMQ_VERSION,
-			       wmq_lib_version(NULL, NULL, NULL));
-		wmq_tool_cfg_cleanup(&cfg);
-		return 0;
-	}
-	if (prc != WMQ_TOOL_RUN) {
-		wmq_tool_cfg_cleanup(&cfg);
-		return 1;
-	}
+	int prc = wmq_tool_start(&cfg, WMQ_TOOL_SUB, argc, argv);
+	if (prc >= 0)
+		return prc;
 	s.cfg = &cfg;
 	wmq_dbuf_init(&s.out, (size_t)512 << 20);
 
