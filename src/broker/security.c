@@ -588,18 +588,18 @@ void wmq_security_reload(struct wmq_broker *b)
 }
 
 /* ---- live revocation ------------------------------------------------------
- * An administrative change reaches connected clients at once:
- *   - every subscription is checked again (SUBSCRIBE action, the filter as
- *     subscribed); a denied one is removed (and from the store), a lowered
- *     max_qos lowers its granted QoS. Queued messages need nothing here:
- *     every message is checked (RECEIVE) again when it is sent.
- *   - with a store, each client is re-examined on the auth pool like a
- *     CONNECT without password: its user must still exist (if it logged in
- *     with a password) and be enabled, its client id must not be bound to
- *     another user, and its password must be the one it logged in with
- *     (cred_tag). If not, it is disconnected with 0x98 Administrative
- *     action (MQTT 5.0 §3.14.2.1; 3.1.1: closed). Otherwise its groups and
- *     roles are read again and its subscriptions re-checked with them. */
+ * An administrative change reaches connected clients at once. Each client
+ * is re-examined on the auth pool like a CONNECT without password: its user
+ * must still exist (if it logged in with a password) and be enabled, its
+ * client id must not be bound to another user, and its password must be the
+ * one it logged in with (cred_tag). If not, it is disconnected with 0x98
+ * Administrative action (MQTT 5.0 §3.14.2.1; 3.1.1: closed). Otherwise its
+ * groups and roles are read again, and then every subscription is checked
+ * again (SUBSCRIBE action, the filter as subscribed): a denied one is
+ * removed (and from the store), a lowered max_qos lowers its granted QoS.
+ * Queued messages need nothing here: every message is checked (RECEIVE)
+ * again when it is sent. An answer that read the store before a later
+ * change is dropped and the client asked about again. */
 
 static void reeval_subs(struct wmq_client *c)
 {
@@ -663,16 +663,23 @@ static void recheck_done(struct wmq_client *c, const struct wmq_authpool_job *j)
 {
 	struct wmq_broker *b = c->b;
 	const char *why = NULL;
+	if (c->recheck_again) { /* this answer read the store before the latest change */
+		c->recheck_again = false;
+		recheck(c);
+		return;
+	}
 	if (j->failed) {
-		/* the store could not answer: keep the client (its rules were
-		 * re-checked already) and say so */
+		/* the store could not answer: keep the client, check its
+		 * subscriptions against the new rules with the groups it has */
 		WMQ_LOG(&b->log, WMQ_LOG_WARNING, "client %s: could not re-check its user after a change",
 			c->client_id);
-	} else if (!j->ok) {
-		why = j->bound_elsewhere ? "client id bound to another user" : "user removed or disabled";
-	} else if (c->pw_authenticated && j->cred_tag != c->cred_tag) {
-		why = "password changed";
+		reeval_subs(c);
+		return;
 	}
+	if (!j->ok)
+		why = j->bound_elsewhere ? "client id bound to another user" : "user removed or disabled";
+	else if (c->pw_authenticated && j->cred_tag != c->cred_tag)
+		why = "password changed";
 	if (why) {
 		b->stats.clients_revoked++;
 		audit_line(c, WMQ_AUDIT_AUTHN, "revoke", why, NULL, 0);
@@ -680,17 +687,11 @@ static void recheck_done(struct wmq_client *c, const struct wmq_authpool_job *j)
 		wmq_client_close(c, WMQ_RC_ADMIN_ACTION, why);
 		return;
 	}
-	if (j->ok) {
-		if (wmq_security_principal(c, j) != WMQ_OK) {
-			wmq_client_close(c, WMQ_RC_SERVER_BUSY, "out of memory re-checking the client");
-			return;
-		}
-		reeval_subs(c);
+	if (wmq_security_principal(c, j) != WMQ_OK) {
+		wmq_client_close(c, WMQ_RC_SERVER_BUSY, "out of memory re-checking the client");
+		return;
 	}
-	if (c->recheck_again) {
-		c->recheck_again = false;
-		recheck(c);
-	}
+	reeval_subs(c); /* the new rules with its groups and roles as they are now */
 }
 
 void wmq_security_resumed(struct wmq_client *c)
@@ -711,13 +712,13 @@ void wmq_security_changed(struct wmq_broker *b, unsigned what)
 	if (!reload_policy(b))
 		return;
 	wmq_authpool_forget_all(b->authpool); /* passwords may have changed */
-	for (struct wmq_client *c = b->clients; c; c = c->next) {
-		if (c->state != WMQ_CL_CONNECTED)
-			continue;
-		reeval_subs(c); /* the new rules for the groups it has now */
+	/* Subscriptions are re-checked when the pool has read each client's
+	 * groups and roles again (recheck_done): checking them now, with the
+	 * groups of its login, could revoke what a membership added in the
+	 * same change grants, and a removed subscription does not come back. */
+	for (struct wmq_client *c = b->clients; c; c = c->next)
 		if (c->state == WMQ_CL_CONNECTED)
-			recheck(c); /* then its user, password and groups */
-	}
+			recheck(c);
 }
 
 bool wmq_security_submit(struct wmq_client *c, const char *username, struct wmq_bytes password,

@@ -182,6 +182,25 @@ def test_group_membership_removed(broker_factory, db):
     assert sub.is_open()  # bob may still connect: only the group's rules went
 
 
+def test_grant_moved_to_a_new_group_keeps_the_subscription(broker_factory, db):
+    """One change moves bob's grant from his user to a group he joins: the
+    subscription is checked with his new groups, so it stays."""
+    rid = rule_add(db, "user:bob", "allow", "read", "ops/#")
+    b = start(broker_factory, db)
+    sub = client(b.port, "sub", username="bob", password=b"bob-pw")
+    sub.subscribe(("ops/#", 1), expect=[1])
+    ctl(db, "group", "add", "ops")
+    ctl(db, "group", "member", "add", "ops", "bob")
+    rule_add(db, "group:ops", "allow", "read", "ops/#")
+    ctl(db, "rule", "del", rid)
+    hup(b)
+    time.sleep(0.5)  # the re-check on the auth pool
+    pub = client(b.port, "pub", username="alice", password=b"alice-pw")
+    pub.publish("ops/1", b"still", qos=1)
+    assert sub.recv_publish().payload == b"still"
+    assert "revoked" not in b.log_text()
+
+
 def test_queued_messages_checked_after_revocation(broker_factory, db):
     rid = rule_add(db, "user:bob", "allow", "read", "inbox/#")
     b = start(broker_factory, db)
