@@ -709,9 +709,13 @@ void wmq_security_changed(struct wmq_broker *b, unsigned what)
 		reload_psk(b); /* deleting a user drops its keys */
 	if (!(what & (WMQ_SEC_CHG_POLICY | WMQ_SEC_CHG_USERS)))
 		return;
-	if (!reload_policy(b))
-		return;
-	wmq_authpool_forget_all(b->authpool); /* passwords may have changed */
+	/* Rules live in the policy; users, passwords, memberships and
+	 * bindings are read by the auth pool, so a change of those alone
+	 * needs no new policy. */
+	if ((what & WMQ_SEC_CHG_POLICY) && !reload_policy(b) && !(what & WMQ_SEC_CHG_USERS))
+		return; /* the old policy stays, and so do the clients */
+	if (what & WMQ_SEC_CHG_USERS)
+		wmq_authpool_forget_all(b->authpool); /* passwords may have changed */
 	/* Subscriptions are re-checked when the pool has read each client's
 	 * groups and roles again (recheck_done): checking them now, with the
 	 * groups of its login, could revoke what a membership added in the
